@@ -1,0 +1,50 @@
+# pantasks: `make run` starts it, `make test` runs every test.
+# Both work from a bare clone: they build the virtualenv and, when run as
+# root, install the Debian packages the tests need.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# Debian packages used by tests and benchmarks (procps: ps/pgrep in tests;
+# man-db/groff: man page checks; tcl/bash/parallel: benchmark references).
+DEBS    := procps man-db groff-base tcl parallel
+
+.PHONY: all run test lint bench soak debs clean
+
+all: $(STAMP)
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing Debian packages:$$missing (run as root or install them)"; fi; \
+	fi
+
+$(STAMP): setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -c "from twisted.plugin import getPlugins, IPlugin; list(getPlugins(IPlugin))" 2>/dev/null || true
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/pantasks etc/demo.pro
+
+lint: $(STAMP)
+	$(BIN)/ruff check pantasks tests bench twisted setup.py
+
+test: debs $(STAMP) lint
+	$(BIN)/pytest -q -m "not soak" tests
+
+bench: debs $(STAMP)
+	$(BIN)/python bench/interp.py
+	$(BIN)/python bench/load.py
+
+soak: $(STAMP)
+	$(BIN)/pytest -q -m soak tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

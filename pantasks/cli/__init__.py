@@ -1,0 +1,1 @@
+"""Entry points: the standalone shell, the server, the client, the agent."""

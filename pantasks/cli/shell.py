@@ -1,0 +1,217 @@
+# -*- test-case-name: tests.cli.test_shell -*-
+"""The standalone C{pantasks} shell: the interpreter (and, with the
+scheduler, every task) in one process, driven from a readline prompt.
+
+The reactor owns the main thread; the prompt runs in a helper thread and
+hands each complete command (a whole block, for C{macro}/C{task}/C{for}...)
+to the reactor, then waits for it to finish.  So jobs keep being
+launched and harvested while the prompt waits for the user or a command
+sleeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from typing import Any, Optional
+
+USAGE = """\
+usage: pantasks [options] [SCRIPT [ARG ...]]
+
+Without SCRIPT, an interactive shell (prompt 'pantasks: ').  With SCRIPT,
+run the script with $argv:0.. set to ARG ... and exit.
+
+options:
+  -c FILE          ptolemy.rc configuration file
+  -D KEY VALUE     set a configuration key (repeatable)
+  --load FILE      run FILE before anything else (repeatable)
+  --norc           do not read ~/.pantasksrc
+  -h, --help       show this help
+
+exit status: 0 on success; 1 when SCRIPT failed; 2 for a usage or
+configuration error; N after 'exit N'.
+"""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="pantasks", add_help=False, usage=USAGE)
+    p.add_argument("-c", dest="config")
+    p.add_argument("-D", dest="defines", nargs=2, action="append", default=[])
+    p.add_argument("--load", action="append", default=[])
+    p.add_argument("--norc", "--no-rc", "-norc", "-no-rc", action="store_true")
+    p.add_argument("-h", "--help", action="store_true")
+    p.add_argument("script", nargs="?")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    return p.parse_args(argv)
+
+
+class Shell:
+    """Reads commands, runs them on the reactor, reports their status."""
+
+    def __init__(self, reactor: Any, interp: Any, stdin: Any = None) -> None:
+        self.reactor = reactor
+        self.interp = interp
+        self.stdin = stdin or sys.stdin
+        self.exit_code: Optional[int] = None
+        self.ctx = interp.new_context()
+
+    # -- running on the reactor ------------------------------------------
+    def run_lines(self, lines: list[str]) -> Any:
+        from pantasks.lang.context import Origin
+
+        items = [(ln.strip(), Origin(None, n)) for n, ln in enumerate(lines, 1) if ln.strip()]
+        return self.interp.execute(self.ctx, items)
+
+    def quit(self, ctx: Any, code: int) -> None:
+        self.exit_code = code
+        self.reactor.callLater(0, self.stop_reactor)
+
+    def stop_reactor(self) -> None:
+        if self.reactor.running:
+            self.reactor.stop()
+
+    # -- the prompt thread ------------------------------------------------
+    def _read(self, prompt: str) -> Optional[str]:
+        if self.interactive:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+        line = self.stdin.readline()
+        return line if line else None
+
+    def prompt_loop(self) -> None:
+        from twisted.internet.threads import blockingCallFromThread
+
+        from pantasks.lang.source import block_depth
+
+        try:
+            while self.exit_code is None:
+                prompt = self.interp.variables.get("PROMPT", "pantasks: ")
+                line = self._read(prompt)
+                if line is None:
+                    break
+                lines = [line]
+                while block_depth(lines) > 0:
+                    more = self._read("> ")
+                    if more is None:
+                        break
+                    lines.append(more)
+                if not line.strip():
+                    continue
+                try:
+                    blockingCallFromThread(self.reactor, self.run_lines, lines)
+                except Exception as e:  # never a traceback at the prompt
+                    sys.stderr.write(f"error: {e}\n")
+        finally:
+            if self.exit_code is None:
+                self.exit_code = 0
+            self.reactor.callFromThread(self.stop_reactor)
+
+    def start_prompt(self) -> None:
+        self.interactive = self.stdin.isatty()
+        if self.interactive:
+            setup_readline(self.interp)
+        t = threading.Thread(target=self.prompt_loop, name="prompt", daemon=True)
+        t.start()
+
+
+def setup_readline(interp: Any) -> None:
+    """History in $HISTORY, completion of command and macro names."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover
+        return
+    import atexit
+
+    history = interp.variables.get("HISTORY", ".pantasks")
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass
+
+    def save() -> None:
+        try:
+            readline.write_history_file(history)
+        except OSError:
+            pass
+
+    atexit.register(save)
+
+    def complete(text: str, state: int) -> Optional[str]:
+        names = [n for n in list(interp.names()) if n.startswith(text)]
+        return names[state] if state < len(names) else None
+
+    readline.set_completer_delims(" \t\n;")
+    readline.set_completer(complete)
+    readline.parse_and_bind("tab: complete")
+
+
+def build_interpreter(reactor: Any) -> Any:
+    """The interpreter with every command table this program offers."""
+    from pantasks.lang.interp import Interpreter
+
+    tables = []
+    try:
+        from pantasks.sched.commands import SCHEDULER
+
+        tables.append(SCHEDULER)
+    except ImportError:
+        pass
+    interp = Interpreter(reactor=reactor, tables=tables)
+    return interp
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point of C{pantasks}."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.help:
+        sys.stdout.write(USAGE)
+        sys.exit(0)
+    from twisted.internet import reactor
+
+    interp = build_interpreter(reactor)
+    for key, value in args.defines:
+        interp.variables[key] = value
+    shell = Shell(reactor, interp)
+    interp.quit_handler = shell.quit
+    state = {"status": 1}
+
+    def startup() -> Any:
+        from twisted.internet.defer import inlineCallbacks
+
+        @inlineCallbacks
+        def go() -> Any:
+            ctx = shell.ctx
+            rc = os.path.join(interp.variables.get("HOME", "/"), ".pantasksrc")
+            if not args.norc and not args.script and os.path.isfile(rc):
+                yield interp.execute_text(ctx, f"input {rc}")
+            for path in args.load:
+                yield interp.execute_text(ctx, f'input "{path}"')
+            if shell.exit_code is not None:
+                return
+            if args.script:
+                interp.variables["SCRIPT_NAME"] = args.script
+                ctx.set_list("argv", list(args.args))
+                if not os.path.isfile(args.script):
+                    sys.stderr.write(f"pantasks: no file {args.script}\n")
+                    shell.exit_code = 2
+                else:
+                    status = yield interp.execute_text(ctx, f'input "{args.script}"')
+                    state["status"] = status
+                    if shell.exit_code is None:
+                        shell.exit_code = 0 if status else 1
+                shell.stop_reactor()
+                return
+            shell.start_prompt()
+
+        d = go()
+        d.addErrback(lambda f: (sys.stderr.write(f"pantasks: {f.getErrorMessage()}\n"),
+                                shell.quit(None, 1)))
+
+    reactor.callWhenRunning(startup)
+    reactor.run()
+    sys.stdout.flush()
+    sys.exit(shell.exit_code or 0)

@@ -1,0 +1,1 @@
+"""The opihi language: interpreter, built-in commands and data types."""

@@ -1,0 +1,233 @@
+# -*- test-case-name: tests.lang.test_context -*-
+"""Execution contexts: what one running piece of script owns.
+
+Every execution (a command line typed by a client, a task's C{task.exec},
+a job's exit macro, a script load) gets its own L{Context}: its macro call
+frames (C{$0}, C{$1}..., C{local} variables), its loop flags, its output
+sink, and, for exit macros, private variables (C{JOB_STATUS},
+C{options:*}...) and private C{stdout}/C{stderr} queues.  Globals
+(variables, macros, books, queues, tasks) live on the interpreter and are
+shared.  Two exit macros running at once therefore never see each other's
+job output.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pantasks.lang.interp import Interpreter
+    from pantasks.lang.queues import Queue
+
+
+class OutputSink:
+    """Where a context's standard output and error go.
+
+    The base sink writes to two file objects; the server gives each
+    connection a sink that frames lines as C{O}/C{E} replies.
+    C{output FILE} redirects by replacing C{redirect_out}/C{redirect_err}.
+    """
+
+    def __init__(self, out: Any = None, err: Any = None) -> None:
+        self._out = out if out is not None else sys.stdout
+        self._err = err if err is not None else sys.stderr
+        self.redirect_out: Any = None
+        self.redirect_err: Any = None
+
+    def write_out(self, text: str) -> None:
+        self._out.write(text)
+        self._out.flush()
+
+    def write_err(self, text: str) -> None:
+        self._err.write(text)
+        self._err.flush()
+
+    def out(self, text: str) -> None:
+        if self.redirect_out is not None:
+            self.redirect_out.write(text)
+            self.redirect_out.flush()
+        else:
+            self.write_out(text)
+
+    def err(self, text: str) -> None:
+        if self.redirect_err is not None:
+            self.redirect_err.write(text)
+            self.redirect_err.flush()
+        else:
+            self.write_err(text)
+
+
+class CollectingSink(OutputSink):
+    """A sink that keeps what was written, in order, as (stream, text) pairs.
+
+    Used by tests and by the server to build replies.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(out=None, err=None)
+        self.chunks: list[tuple[str, str]] = []
+
+    def write_out(self, text: str) -> None:
+        self.chunks.append(("O", text))
+
+    def write_err(self, text: str) -> None:
+        self.chunks.append(("E", text))
+
+    def stdout(self) -> str:
+        return "".join(t for s, t in self.chunks if s == "O")
+
+    def stderr(self) -> str:
+        return "".join(t for s, t in self.chunks if s == "E")
+
+
+@dataclass
+class Origin:
+    """Where a line came from: file name (or None) and 1-based line number."""
+
+    file: Optional[str]
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else f"line {self.line}"
+
+
+@dataclass
+class Frame:
+    """One macro call: its name and argument words (C{args[0]} is the name)."""
+
+    name: str
+    args: list[str]
+
+
+@dataclass
+class Context:
+    """The state of one execution; see the module docstring.
+
+    @ivar private_vars: variables visible only to this execution
+        (an exit macro's C{JOB_STATUS}, C{options:*}, C{taskarg:*}...).
+        Reads and writes of a name present here stay here.
+    @ivar private_queues: queues visible only to this execution (an exit
+        macro's C{stdout} and C{stderr}).
+    @ivar task: the task whose C{task.exec} is running, or being defined;
+        set by the scheduler layer, None elsewhere.
+    """
+
+    interp: "Interpreter"
+    sink: OutputSink = field(default_factory=OutputSink)
+    frames: list[Frame] = field(default_factory=list)
+    locals: dict[str, str] = field(default_factory=dict)
+    private_vars: dict[str, str] = field(default_factory=dict)
+    private_queues: dict[str, "Queue"] = field(default_factory=dict)
+    origin: Optional[Origin] = None
+    task: Any = None
+    job: Any = None
+    loop_break: bool = False
+    loop_next: bool = False
+    loop_last: bool = False
+    on_exit: Optional[Callable[[int], None]] = None
+
+    # -- output -----------------------------------------------------------
+    def out(self, text: str) -> None:
+        """Write C{text} to this execution's standard output."""
+        self.sink.out(text)
+
+    def err(self, text: str) -> None:
+        """Write C{text} to this execution's standard error."""
+        self.sink.err(text)
+
+    def error(self, message: str) -> None:
+        """Report an error line, prefixed with the script location if any."""
+        if self.origin is not None and self.origin.file:
+            self.sink.err(f"{self.origin}: {message}\n")
+        else:
+            self.sink.err(message + "\n")
+
+    # -- variables --------------------------------------------------------
+    @property
+    def depth(self) -> int:
+        return len(self.frames)
+
+    def _local_key(self, name: str) -> Optional[str]:
+        if self.frames:
+            key = f"{self.frames[-1].name}.{len(self.frames)}.{name}"
+            if key in self.locals:
+                return key
+        return None
+
+    def get_var(self, name: str) -> Optional[str]:
+        """The value of variable C{name}, or None when it does not exist."""
+        if self.frames:
+            key = self._local_key(name)
+            if key is not None:
+                return self.locals[key]
+        v = self.private_vars.get(name)
+        if v is not None:
+            return v
+        return self.interp.variables.get(name)
+
+    def has_var(self, name: str) -> bool:
+        return self.get_var(name) is not None
+
+    def set_var(self, name: str, value: str) -> None:
+        """Assign: an existing local first, then a private, else a global."""
+        if self.frames:
+            key = self._local_key(name)
+            if key is not None:
+                self.locals[key] = value
+                return
+        if name in self.private_vars:
+            self.private_vars[name] = value
+            return
+        self.interp.variables[name] = value
+
+    def del_var(self, name: str) -> bool:
+        key = self._local_key(name)
+        if key is not None:
+            del self.locals[key]
+            return True
+        if name in self.private_vars:
+            del self.private_vars[name]
+            return True
+        return self.interp.variables.pop(name, None) is not None
+
+    def set_list(self, name: str, values: list[str]) -> None:
+        """Store C{values} as the list C{name:0..} with C{name:n}."""
+        for i, v in enumerate(values):
+            self.set_var(f"{name}:{i}", v)
+        self.set_var(f"{name}:n", str(len(values)))
+
+    def get_list(self, name: str) -> list[str]:
+        """The list C{name} (empty when C{name:n} is missing)."""
+        n = self.get_var(f"{name}:n")
+        try:
+            count = int(float(n)) if n is not None else 0
+        except ValueError:
+            count = 0
+        out = []
+        for i in range(count):
+            v = self.get_var(f"{name}:{i}")
+            out.append("" if v is None else v)
+        return out
+
+    # -- queues -----------------------------------------------------------
+    def find_queue(self, name: str) -> Optional["Queue"]:
+        """The queue C{name} (private queues first), or None."""
+        q = self.private_queues.get(name)
+        if q is not None:
+            return q
+        return self.interp.queues.get(name)
+
+    def queue(self, name: str) -> "Queue":
+        """The queue C{name}, created empty when it does not exist."""
+        q = self.find_queue(name)
+        if q is None:
+            from pantasks.lang.queues import Queue
+
+            q = self.interp.queues[name] = Queue(name)
+        return q
+
+    def child(self, sink: Optional[OutputSink] = None) -> "Context":
+        """A fresh context on the same interpreter and sink (no frames)."""
+        return Context(self.interp, sink or self.sink)

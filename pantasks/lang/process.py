@@ -1,0 +1,135 @@
+# -*- test-case-name: tests.lang.test_system -*-
+"""Shell commands run by the language (C{exec}, backticks, C{-x} options).
+
+They run through the reactor's C{spawnProcess} so a command that takes a
+minute delays nothing else.  Each runs in its own session (process
+group), so a timeout or a shutdown can kill everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any, Optional
+
+from twisted.internet import error as ierror
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ProcessProtocol
+
+
+def _shell() -> str:
+    return os.environ.get("SHELL") or "/bin/sh"
+
+
+def _spawn(reactor: Any, proto: ProcessProtocol, command: str, shell: str = "/bin/sh") -> Any:
+    argv = ["setsid", shell, "-c", command] if _SETSID else [shell, "-c", command]
+    exe = _SETSID or shell
+    return reactor.spawnProcess(
+        proto, exe, argv, env=os.environ.copy(), childFDs={0: "w", 1: "r", 2: "r"}
+    )
+
+
+def _find_setsid() -> Optional[str]:
+    for d in ("/usr/bin", "/bin"):
+        p = os.path.join(d, "setsid")
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+_SETSID = _find_setsid()
+
+
+def _status_of(reason: Any) -> int:
+    v = reason.value
+    if isinstance(v, ierror.ProcessTerminated) and v.signal is not None:
+        return -int(v.signal)
+    code = getattr(v, "exitCode", 0)
+    return int(code or 0)
+
+
+class _Capture(ProcessProtocol):
+    def __init__(self, done: Deferred) -> None:
+        self.done = done
+        self.out: list[bytes] = []
+        self.size = 0
+
+    def connectionMade(self) -> None:
+        self.transport.closeStdin()
+
+    def outReceived(self, data: bytes) -> None:
+        if self.size < 16 * 1024 * 1024:
+            self.out.append(data)
+            self.size += len(data)
+
+    def errReceived(self, data: bytes) -> None:
+        pass
+
+    def processEnded(self, reason: Any) -> None:
+        text = b"".join(self.out).decode("utf-8", errors="replace")
+        self.done.callback((_status_of(reason), text))
+
+
+def capture(reactor: Any, command: str) -> Deferred:
+    """Run C{/bin/sh -c command}; fire with (exit code, stdout text)."""
+    d: Deferred = Deferred()
+    try:
+        _spawn(reactor, _Capture(d), command)
+    except OSError as e:
+        d.callback((127, ""))
+        from twisted.logger import Logger
+
+        Logger().warn("cannot run shell: {e}", e=e)
+    return d
+
+
+class _ToSink(ProcessProtocol):
+    def __init__(self, done: Deferred, ctx: Any) -> None:
+        self.done = done
+        self.ctx = ctx
+        self.timer: Any = None
+
+    def connectionMade(self) -> None:
+        self.transport.closeStdin()
+
+    def outReceived(self, data: bytes) -> None:
+        self.ctx.out(data.decode("utf-8", errors="replace"))
+
+    def errReceived(self, data: bytes) -> None:
+        self.ctx.err(data.decode("utf-8", errors="replace"))
+
+    def kill(self) -> None:
+        self.timer = None
+        self.timed_out = True
+        pid = self.transport.pid
+        if pid:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def processEnded(self, reason: Any) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.done.callback(_status_of(reason))
+
+
+def run_to_sink(reactor: Any, command: str, ctx: Any, timeout: Optional[float]) -> Deferred:
+    """Run C{$SHELL -c command} with its output written to C{ctx}.
+
+    @return: a Deferred firing with the exit code, the negative signal
+        number when it was killed, or C{None} after a timeout.
+    """
+    d: Deferred = Deferred()
+    proto = _ToSink(d, ctx)
+    proto.timed_out = False
+    try:
+        _spawn(reactor, proto, command, _shell())
+    except OSError as e:
+        ctx.err(f"cannot run {command}: {e.strerror}\n")
+        d.callback(127)
+        return d
+    if timeout:
+        proto.timer = reactor.callLater(timeout, proto.kill)
+    d.addCallback(lambda code: None if proto.timed_out else code)
+    return d

@@ -1,0 +1,240 @@
+# -*- test-case-name: tests.lang.test_queues -*-
+"""Named FIFO queues of text lines, the data behind the C{queue*} commands.
+
+Scripts use queues for the output of shell commands (C{queueload}), for a
+job's captured C{stdout}/C{stderr} in its exit macro, and as the input of
+C{ipptool2book}.  This module is pure data: no I/O, no printing.
+
+Keys: several commands select lines by a I{key}, a list of 0-based word
+indexes joined by C{:} (C{"0:1"}).  The key text of a line is the selected
+words (split by the opihi word rules) joined by C{:}; a missing word gives
+an empty piece, index C{-1} means the whole line.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Iterator, Optional
+
+#: Characters that separate words (the opihi set).
+WHITESPACE = " \t\n\v\f\r"
+
+
+def split_push_text(text: str) -> list[str]:
+    """Split C{text} into the lines a push adds.
+
+    The text is split at every newline; a trailing empty piece is dropped
+    but empty inner lines are kept (C{"a\\n\\nb\\n"} gives C{a}, C{""},
+    C{b}; C{"\\n"} gives one empty line; C{""} gives nothing).
+    """
+    pieces = text.split("\n")
+    if pieces[-1] == "":
+        pieces.pop()
+    return pieces
+
+
+def iter_words(line: str) -> Iterator[str]:
+    """Yield the words of C{line} lazily, by the rules of
+    L{pantasks.lang.words.split_words}.
+
+    Unlike C{split_words}, a misbalanced quote or parenthesis only stops
+    the iteration when that word is reached (the words before it are still
+    produced): a key or a value taken from an early word of a data line
+    must not fail because of junk later on the line.  The iteration then
+    raises C{ValueError} with C{misbalanced quotes} or
+    C{misbalanced parenthesis}.
+    """
+    i = 0
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c in WHITESPACE:
+            i += 1
+            continue
+        if c == '"':
+            j = line.find('"', i + 1)
+            if j < 0:
+                raise ValueError("misbalanced quotes")
+            yield line[i + 1 : j]
+            i = j + 1
+        elif c == "(":
+            depth = 0
+            j = i
+            while j < n:
+                if line[j] == "(":
+                    depth += 1
+                elif line[j] == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            if j >= n:
+                raise ValueError("misbalanced parenthesis")
+            yield line[i : j + 1]
+            i = j + 1
+        else:
+            j = i
+            while j < n and line[j] not in WHITESPACE:
+                j += 1
+            yield line[i:j]
+            i = j
+
+
+def nth_word(line: str, index: int) -> Optional[str]:
+    """The word number C{index} (0-based) of C{line}, or None.
+
+    None when the line has fewer words or the word is misbalanced.
+    """
+    try:
+        for k, word in enumerate(iter_words(line)):
+            if k == index:
+                return word
+    except ValueError:
+        return None
+    return None
+
+
+def c_atoi(text: str) -> int:
+    """C{atoi}: optional white space and sign, then digits; junk ends the
+    number and no digits give 0."""
+    s = text.lstrip(WHITESPACE)
+    sign = 1
+    if s[:1] in ("+", "-"):
+        if s[0] == "-":
+            sign = -1
+        s = s[1:]
+    k = 0
+    while k < len(s) and s[k].isdigit() and s[k].isascii():
+        k += 1
+    return sign * int(s[:k]) if k else 0
+
+
+def parse_key(keylist: str) -> list[int]:
+    """The word indexes of a key list such as C{"0:1"} (C{atoi} each)."""
+    return [c_atoi(part) for part in keylist.split(":")]
+
+
+def line_key(line: str, keylist: Optional[str]) -> str:
+    """The key text of C{line} for C{keylist} (see the module docstring).
+
+    With C{keylist} None the key is the whole line.  An index of C{-1}
+    selects the whole line, any other negative index the first word.
+    """
+    if keylist is None:
+        return line
+    return _key_for(line, parse_key(keylist))
+
+
+def _key_for(line: str, indexes: list[int]) -> str:
+    parts = []
+    for k in indexes:
+        if k == -1:
+            parts.append(line)
+            continue
+        word = nth_word(line, max(k, 0))
+        parts.append("" if word is None else word)
+    return ":".join(parts)
+
+
+class Queue:
+    """A named FIFO of lines.
+
+    @ivar name: the queue name.
+    @ivar lines: the lines, oldest first (a C{deque}: popping from the
+        front of a long queue is O(1)).
+    """
+
+    def __init__(self, name: str, lines: Optional[list[str]] = None) -> None:
+        self.name = name
+        self.lines: deque[str] = deque(lines or ())
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.name!r} {len(self.lines)} lines>"
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.lines)
+
+    def clear(self) -> None:
+        """Remove every line."""
+        self.lines.clear()
+
+    def append_line(self, line: str) -> None:
+        """Append one line as it is (no newline splitting)."""
+        self.lines.append(line)
+
+    def push(self, text: str) -> None:
+        """Append the lines of C{text} (see L{split_push_text})."""
+        self.lines.extend(split_push_text(text))
+
+    def push_unique(self, text: str, keylist: Optional[str] = None) -> None:
+        """Append each line of C{text} unless a line already in the queue
+        (including one just added from C{text}) has the same key."""
+        indexes = None if keylist is None else parse_key(keylist)
+        for line in split_push_text(text):
+            key = self._key(line, indexes)
+            if not any(self._key(old, indexes) == key for old in self.lines):
+                self.lines.append(line)
+
+    def push_replace(self, text: str, keylist: Optional[str] = None) -> None:
+        """For each line of C{text}: overwrite the first queue line with the
+        same key, or append it when there is none."""
+        indexes = None if keylist is None else parse_key(keylist)
+        for line in split_push_text(text):
+            key = self._key(line, indexes)
+            for i, old in enumerate(self.lines):
+                if self._key(old, indexes) == key:
+                    self.lines[i] = line
+                    break
+            else:
+                self.lines.append(line)
+
+    def pop(self) -> Optional[str]:
+        """Remove and return the first line, or None when empty."""
+        return self.lines.popleft() if self.lines else None
+
+    def pop_match(self, keylist: str, value: str) -> Optional[str]:
+        """Remove and return the first line whose key equals C{value}."""
+        indexes = parse_key(keylist)
+        for i, line in enumerate(self.lines):
+            if _key_for(line, indexes) == value:
+                del self.lines[i]
+                return line
+        return None
+
+    def drop(self, keylist: str, value: str) -> int:
+        """Remove every line whose key equals C{value}; return how many."""
+        indexes = parse_key(keylist)
+        kept = [line for line in self.lines if _key_for(line, indexes) != value]
+        dropped = len(self.lines) - len(kept)
+        if dropped:
+            self.lines = deque(kept)
+        return dropped
+
+    #: Upper bound on replacement passes per line in L{substr}.
+    MAX_SUBSTR_PASSES = 1000
+
+    def substr(self, match: str, replace: str) -> None:
+        """Replace every occurrence of C{match} by C{replace} in every line,
+        repeating while the line still contains C{match}.
+
+        The original repeated without bound, so a C{replace} containing
+        C{match} (or an empty C{match}) hung the program.  Here an empty
+        C{match} changes nothing, a C{replace} containing C{match} gets a
+        single pass, and any line gets at most L{MAX_SUBSTR_PASSES} passes.
+        """
+        if not match:
+            return
+        passes = 1 if match in replace else self.MAX_SUBSTR_PASSES
+        for i, line in enumerate(self.lines):
+            n = 0
+            while match in line and n < passes:
+                line = line.replace(match, replace)
+                n += 1
+            self.lines[i] = line
+
+    @staticmethod
+    def _key(line: str, indexes: Optional[list[int]]) -> str:
+        return line if indexes is None else _key_for(line, indexes)

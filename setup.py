@@ -1,0 +1,30 @@
+"""pantasks: the Pan-STARRS IPP task scheduler, rebuilt on Twisted.
+
+Dependencies are chosen, not collected:
+  - twisted: the reactor, processes, protocols, cred, twistd;
+  - zope.interface: the interfaces between layers (comes with Twisted);
+  - configobj: the validated pantasks.conf.
+Tests also use pytest and pexpect (see the Makefile).
+"""
+
+from setuptools import find_packages, setup
+
+from pantasks import __version__
+
+setup(
+    name="pantasks",
+    version=__version__,
+    description="Task scheduler of the Pan-STARRS Image Processing Pipeline",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pantasks", "pantasks.*"]) + ["twisted.plugins"],
+    package_data={"pantasks": ["modules/*", "etc/*"]},
+    include_package_data=True,
+    install_requires=["twisted>=23.8", "zope.interface", "configobj"],
+    extras_require={"test": ["pytest", "pexpect", "ruff"]},
+    entry_points={
+        "console_scripts": [
+            "pantasks = pantasks.cli.shell:main",
+        ]
+    },
+    scripts=[],
+)
