@@ -25,6 +25,7 @@ import string
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from configobj import ConfigObj, ConfigObjError, get_extra_values
 from validate import (
@@ -32,6 +33,8 @@ from validate import (
     Validator,
     VdtTypeError,
     VdtValueTooBigError,
+    VdtValueTooLongError,
+    VdtValueTooShortError,
     VdtValueTooSmallError,
 )
 
@@ -283,7 +286,7 @@ class PtolemyConfig:
         shown = filename if filename is not None else "<config>"
         top_chain: tuple[str, ...] = ()
         if filename is not None:
-            top_chain = (os.path.realpath(os.path.join(self._cwd, filename)),)
+            top_chain = (os.path.realpath(filename),)
         entries = _parse_rc(text, shown, 0, top_chain)
         if config_word is not None:
             entries.extend(self._option_entries("-C", [("CONFIG", config_word)]))
@@ -304,12 +307,15 @@ class PtolemyConfig:
         check: Iterable[str] | None = PANTASKS_KEYS,
     ) -> PtolemyConfig:
         """
-        Load a ptolemy.rc file; the arguments are as for the constructor.
+        Load a ptolemy.rc file; the other arguments are as for the
+        constructor.
+
+        @param path: the file, relative to the process's current directory
+            (like C{-c FILE}).
 
         @raise ConfigError: the file cannot be read, or see the constructor.
         """
-        base = os.getcwd() if cwd is None else cwd
-        text = _read_text(os.path.join(base, path), path)
+        text = _read_text(path, path)
         return cls(text, path, defines, config_word, lookup_override, cwd, check)
 
     @staticmethod
@@ -366,7 +372,7 @@ class PtolemyConfig:
         first = os.path.join(self._cwd, path)
         if os.path.isabs(path) or os.path.exists(first):
             return first
-        beside = os.path.join(self._cwd, os.path.dirname(including), path)
+        beside = os.path.join(os.path.dirname(including), path)
         return beside if os.path.exists(beside) else first
 
     def _expand(
@@ -723,6 +729,9 @@ class ServerConfig:
     path: str | None = None
 
 
+_T = TypeVar("_T")
+_Report = Callable[[Sequence[str], "str | None", str], None]
+
 _SECTION_RE = re.compile(r"""\s*(\[+)\s*(?:"([^"]*)"|'([^']*)'|([^\]]*?))\s*\]+\s*(?:\#.*)?\Z""")
 _KEYLINE_RE = re.compile(r"""\s*(?:"([^"]*)"|'([^']*)'|([^=#"'][^=]*?))\s*=""")
 
@@ -776,9 +785,11 @@ def _describe(error: BaseException, spec: str, raw: object) -> str:
         }.get(kind, "a " + kind)
         return f"{raw!r} is not {wanted}"
     if isinstance(error, VdtValueTooSmallError):
-        if kind == "string":
-            return f"{raw!r} is too short"
         return f"{raw!r} is below the minimum {_spec_limit(spec, 'min')}"
+    if isinstance(error, VdtValueTooShortError):
+        return "must not be empty" if raw == "" else f"{raw!r} is too short"
+    if isinstance(error, VdtValueTooLongError):
+        return f"{raw!r} is too long"
     if isinstance(error, VdtValueTooBigError):
         return f"{raw!r} is above the maximum {_spec_limit(spec, 'max')}"
     return f"{raw!r} is not valid"
@@ -805,10 +816,15 @@ def server_config_from_text(text: str, filename: str = "pantasks.conf") -> Serve
     try:
         conf = ConfigObj(lines, configspec=spec, interpolation=False)
     except ConfigObjError as e:
+        # One error is raised as itself; several come in e.errors.
         errors = getattr(e, "errors", None) or [e]
-        first = min(errors, key=lambda x: getattr(x, "line_number", 0) or 0)
+        first = min(errors, key=lambda x: getattr(x, "line_number", None) or 0)
         message = re.sub(r"\s*at line \d+\.?$", "", str(first))
         message = message[:1].lower() + message[1:]
+        # Name the key, not the whole line: it may hold a password.
+        bad = (getattr(first, "line", None) or "").split("=", 1)[0].strip()
+        if bad and bad not in message:
+            message += f": {bad}"
         raise ConfigError(filename, getattr(first, "line_number", None), message) from None
 
     problems: list[tuple[int, int | None, str]] = []
@@ -817,6 +833,15 @@ def server_config_from_text(text: str, filename: str = "pantasks.conf") -> Serve
         lineno = _locate(lines, section, key)
         problems.append((lineno or 0, lineno, f"{_label(section, key)}: {message}"))
 
+    def fail_if_any() -> None:
+        if problems:
+            _, lineno, message = min(problems, key=lambda p: p[0])
+            raise ConfigError(filename, lineno, message)
+
+    # configobj's validate() crashes on a section written as a key, so the
+    # shape is checked first.
+    _check_shape(conf, spec, (), report)
+    fail_if_any()
     results = conf.validate(Validator(_CHECKS), preserve_errors=True)
     if results is not True:
         _collect(results, conf, spec, (), report)
@@ -826,23 +851,17 @@ def server_config_from_text(text: str, filename: str = "pantasks.conf") -> Serve
             value = value[s]
         if isinstance(value[name], dict):
             report(tuple(section) + (name,), None, "unknown section")
+        elif section:
+            report(section, name, "unknown key")
         else:
-            where = "unknown key" if section else "unknown key outside any section"
-            report(section, name, where)
-    if not problems:
-        for name in conf["users"]:
-            if not _USER_NAME_RE.match(name):
-                report(
-                    ("users",),
-                    name,
-                    "a user name may hold only letters, digits and _ . @ -",
-                )
-        server = conf["server"]
-        if server["tls_cert"] and not server["tls_key"]:
-            report(("server",), "tls_cert", "tls_cert needs tls_key")
-    if problems:
-        _, lineno, message = min(problems, key=lambda p: p[0])
-        raise ConfigError(filename, lineno, message)
+            report(section, name, "unknown key outside any section")
+    fail_if_any()
+    for name in conf["users"]:
+        if not _USER_NAME_RE.match(name):
+            report(("users",), name, "a user name may hold only letters, digits and _ . @ -")
+    if conf["server"]["tls_cert"] and not conf["server"]["tls_key"]:
+        report(("server",), "tls_cert", "tls_cert needs tls_key")
+    fail_if_any()
 
     users = {name: User(name, password, role) for name, (password, role) in conf["users"].items()}
     return ServerConfig(
@@ -854,29 +873,37 @@ def server_config_from_text(text: str, filename: str = "pantasks.conf") -> Serve
     )
 
 
-def _collect(results, conf, spec, section, report) -> None:
+def _check_shape(conf: Any, spec: Any, section: tuple[str, ...], report: _Report) -> None:
+    """Report sections written as keys and keys written as sections."""
+    for name in spec.sections:
+        if name in conf.scalars:
+            report(section, name, f"must be a section [{name}], not a key")
+        elif name in conf.sections:
+            _check_shape(conf[name], spec[name], section + (name,), report)
+    for name in spec.scalars:
+        if name != "__many__" and name in conf.sections:
+            report(section + (name,), None, "must be a key, not a section")
+
+
+def _collect(results: Any, conf: Any, spec: Any, section: tuple[str, ...], report: _Report) -> None:
     """Report each failure in configobj's nested validation results."""
     for key, result in results.items():
         if result is True:
             continue
-        here = tuple(section)
         if isinstance(result, dict):
-            _collect(result, conf[key], spec[key], here + (key,), report)
-        elif result is False:
-            if key in spec.sections or isinstance(conf.get(key), str):
-                report(here, key, "must be a section, not a key")
-            else:
-                report(here + (key,), None, "is missing")
+            _collect(result, conf[key], spec[key], section + (key,), report)
+            continue
+        if key in spec.scalars:
+            item_spec = spec[key]
         else:
-            raw = conf.get(key)
-            if key not in spec.scalars and "__many__" in spec:
-                item_spec = spec["__many__"]
-            else:
-                item_spec = spec.get(key, "")
-            report(here, key, _describe(result, str(item_spec), raw))
+            item_spec = spec.get("__many__", "")
+        if result is False:
+            report(section, key, "is missing")
+        else:
+            report(section, key, _describe(result, str(item_spec), conf.get(key)))
 
 
-def _section(cls, values: Mapping[str, object]):
+def _section(cls: type[_T], values: Mapping[str, Any]) -> _T:
     return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 

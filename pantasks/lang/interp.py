@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass
 from types import GeneratorType
@@ -116,6 +117,7 @@ class Interpreter:
         self._prefix_cache: dict[str, Any] = {}
         self._names: Optional[list[str]] = None
         self._piece_cache: dict[str, Any] = {}
+        self._plans: dict[str, Any] = {}
         self._startup_variables()
 
     # -- setup ------------------------------------------------------------
@@ -245,6 +247,16 @@ class Interpreter:
 
     def run_piece(self, ctx: Context, piece: str, raw: str = "") -> Result:
         """Run one command; returns a status or a generator to drive."""
+        plan = self._plans.get(piece)
+        if plan is None:
+            plan = self._plans[piece] = _make_plan(piece)
+            if len(self._plans) > 20000:
+                self._plans.clear()
+        if plan is not _SLOW and self.verbose == "off":
+            done = _run_fast_assign(ctx, plan)
+            if done:
+                self.variables["STATUS"] = "1"
+                return 1
         try:
             if self.verbose == "on":
                 ctx.err(f"opihi: {piece}\n")
@@ -454,6 +466,56 @@ class Interpreter:
         # A top-level break ends the file, not the caller.
         ctx.loop_break = ctx.loop_next = ctx.loop_last = False
         return status
+
+
+_SLOW = object()
+_VAR_RE = re.compile(r"\$([A-Za-z0-9_:]+)")
+_ASSIGN_RE = re.compile(r"^\$([A-Za-z0-9_:]+)[ \t]*=[ \t]*(.*)$")
+
+
+def _make_plan(piece: str) -> Any:
+    """A fast plan for C{$X = expression-of-simple-variables}, or C{_SLOW}.
+
+    Loop bodies run the same line many times; this plan parses the
+    expression once with its C{$name} operands as slots.  It is used only
+    when the result is certain to equal the general path's (see
+    L{_run_fast_assign}); anything unusual takes the general path.
+    """
+    m = _ASSIGN_RE.match(piece)
+    if m is None:
+        return _SLOW
+    target, rhs = m.group(1), m.group(2)
+    if not rhs or any(c in rhs for c in '"{\\`\'') or rhs[0] in "+-=":
+        return _SLOW
+    names = _VAR_RE.findall(rhs)
+    if rhs.count("$") != len(names):
+        return _SLOW
+    compiled = _expr.compile_expr(rhs)
+    slots = []
+    for name in names:
+        token = "$" + name
+        if token not in compiled.operands or name.isdigit():
+            return _SLOW
+        slots.append((token, name))
+    return (target, compiled, tuple(dict.fromkeys(slots)))
+
+
+def _run_fast_assign(ctx: Context, plan: Any) -> bool:
+    """Run a fast plan; False when the general path must run instead."""
+    target, compiled, slots = plan
+    subst = {}
+    single = _expr.is_single_token
+    for token, name in slots:
+        value = ctx.get_var(name)
+        if value is None or "$" in value or not single(value):
+            return False
+        subst[token] = value
+    try:
+        result = compiled.run(subst)
+    except ExprError:
+        return False
+    ctx.set_var(target, result)
+    return True
 
 
 def _is_while(piece: str) -> bool:

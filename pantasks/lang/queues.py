@@ -33,9 +33,10 @@ def split_push_text(text: str) -> list[str]:
     return pieces
 
 
-def iter_words(line: str) -> Iterator[str]:
-    """Yield the words of C{line} lazily, by the rules of
-    L{pantasks.lang.words.split_words}.
+def iter_word_spans(line: str) -> Iterator[tuple[str, int]]:
+    """Yield C{(word, end)} for each word of C{line}, lazily, by the rules
+    of L{pantasks.lang.words.split_words}; C{end} is the index just after
+    the word (after the closing quote or parenthesis).
 
     Unlike C{split_words}, a misbalanced quote or parenthesis only stops
     the iteration when that word is reached (the words before it are still
@@ -55,7 +56,7 @@ def iter_words(line: str) -> Iterator[str]:
             j = line.find('"', i + 1)
             if j < 0:
                 raise ValueError("misbalanced quotes")
-            yield line[i + 1 : j]
+            yield line[i + 1 : j], j + 1
             i = j + 1
         elif c == "(":
             depth = 0
@@ -70,14 +71,20 @@ def iter_words(line: str) -> Iterator[str]:
                 j += 1
             if j >= n:
                 raise ValueError("misbalanced parenthesis")
-            yield line[i : j + 1]
+            yield line[i : j + 1], j + 1
             i = j + 1
         else:
             j = i
             while j < n and line[j] not in WHITESPACE:
                 j += 1
-            yield line[i:j]
+            yield line[i:j], j
             i = j
+
+
+def iter_words(line: str) -> Iterator[str]:
+    """Yield the words of C{line} lazily (see L{iter_word_spans})."""
+    for word, _ in iter_word_spans(line):
+        yield word
 
 
 def nth_word(line: str, index: int) -> Optional[str]:
@@ -228,12 +235,14 @@ class Queue:
         if not match:
             return
         passes = 1 if match in replace else self.MAX_SUBSTR_PASSES
-        for i, line in enumerate(self.lines):
+        out = []
+        for line in self.lines:
             n = 0
             while match in line and n < passes:
                 line = line.replace(match, replace)
                 n += 1
-            self.lines[i] = line
+            out.append(line)
+        self.lines = deque(out)
 
     @staticmethod
     def _key(line: str, indexes: Optional[list[int]]) -> str:

@@ -106,7 +106,8 @@ def _number(text: str, what: str) -> float:
 
 
 def _loop_var_text(value: float) -> str:
-    return str(int(value)) if value == int(value) else format_number(value)
+    i = int(value)
+    return str(i) if value == i else format_number(value)
 
 
 def _collect(ctx: Context, what: str) -> list:
@@ -117,6 +118,30 @@ def _collect(ctx: Context, what: str) -> list:
     if not closed:
         raise ScriptError("misbalanced loop")
     return body
+
+
+def run_body(ctx: Context, body: list, flat: bool) -> Any:
+    """Run a loop body once.  A I{flat} body (no line opens a block, so
+    nothing reads from the cursor) runs without a cursor of its own: loops
+    are the interpreter's hot path."""
+    interp = ctx.interp
+    if not flat:
+        return (yield from interp.run_list(ctx, Cursor(body)))
+    status = 1
+    auto_break = interp.auto_break
+    for line, origin in body:
+        ctx.origin = origin
+        r = interp.run_line(ctx, line)
+        if r.__class__ is not int:
+            r = yield from r
+        status = 1 if r > 0 else 0
+        if ctx.loop_break or ctx.loop_next or ctx.loop_last or (not status and auto_break):
+            break
+    return status
+
+
+def _is_flat(body: list) -> bool:
+    return not any(opens_block(line) for line, _origin in body)
 
 
 def _after_pass(ctx: Context, status: int) -> str:
@@ -154,11 +179,11 @@ def cmd_for(ctx: Context, argv: list[str]) -> Any:
         raise ScriptError("for loop step value must not be zero")
     if incl:
         end += 0.01 * step
-    interp = ctx.interp
+    flat = _is_flat(body)
     value = start
     while (value < end) if step > 0 else (value > end):
         ctx.set_var(var, _loop_var_text(value))
-        status = yield from interp.run_list(ctx, Cursor(body))
+        status = yield from run_body(ctx, body, flat)
         what = _after_pass(ctx, status)
         if what == "fail":
             return 0
@@ -178,10 +203,10 @@ def cmd_foreach(ctx: Context, argv: list[str]) -> Any:
     body = _collect(ctx, "foreach")
     if len(argv) < 2:
         raise UsageError("USAGE: foreach VAR value ...")
-    interp = ctx.interp
+    flat = _is_flat(body)
     for value in argv[2:]:
         ctx.set_var(argv[1], value)
-        status = yield from interp.run_list(ctx, Cursor(body))
+        status = yield from run_body(ctx, body, flat)
         what = _after_pass(ctx, status)
         if what == "fail":
             return 0
@@ -195,12 +220,12 @@ def cmd_while(ctx: Context, argv: list[str]) -> Any:
     body = _collect(ctx, "while")
     if len(argv) != 2:
         raise UsageError("USAGE: while (condition)")
-    interp = ctx.interp
+    flat = _is_flat(body)
     while True:
         cond = expand(ctx, argv[1])
         if not _condition(ctx, cond):
             return 1
-        status = yield from interp.run_list(ctx, Cursor(body))
+        status = yield from run_body(ctx, body, flat)
         what = _after_pass(ctx, status)
         if what == "fail":
             return 0

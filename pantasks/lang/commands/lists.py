@@ -10,7 +10,9 @@ The literal block form (C{list NAME}, lines, C{end}) belongs to the
 interpreter, which reads the block; this module hands it over.  C{-x}
 waits for a child process without blocking the reactor, so C{list} is a
 generator command: it yields the Deferred of
-C{ctx.interp.shell_capture(cmd)} and receives C{(exit_code, stdout)}.
+C{ctx.interp.shell_capture(cmd)} and receives C{(exit_code, stdout)}
+(the exit code is negative, minus the signal number, for a killed
+command).
 
 Forms whose words are data (C{-split}, C{-splitbychar}, C{-add}, C{-del},
 C{-copy}, C{-join}) must name the form as the second argument, as in the
@@ -66,7 +68,9 @@ def _element(name: str, index: int, excel: bool) -> str:
     return f"{name}:{excel_name(index) if excel else index}"
 
 
-def store_list(ctx: Context, name: str, values: list[str], excel: bool = False, first: int = 0) -> None:
+def store_list(
+    ctx: Context, name: str, values: list[str], excel: bool = False, first: int = 0
+) -> None:
     """Set C{name:first..} to C{values} and C{name:n} to the new length.
 
     Elements beyond the new length are left alone, as in the original.
@@ -114,7 +118,6 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
     excel = take_flag(argv, "-excel", "-excel-style")
     if len(argv) < 2:
         raise UsageError(USAGE)
-    name = argv[1]
 
     if len(argv) > 2 and argv[2] in POSITIONAL_FORMS:
         return _positional(ctx, argv, excel)
@@ -128,13 +131,18 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
     for option in ("-vectors", "-buffers"):
         if option in argv[1:]:
             raise CommandError(f"list {option} is not supported (pantasks has no {option[1:]})")
+    if len(argv) < 2:
+        raise UsageError(USAGE)
+    name = argv[1]
 
     if cmd is not None:
         if len(argv) != 2:
             raise UsageError("USAGE: list (root) -x (command)")
         code, text = yield ctx.interp.shell_capture(cmd)
         if code:
-            ctx.err(f"warning: exit status of command {code}\n")
+            # the original printed the raw wait status (256 for exit 1)
+            status = code * 256 if code > 0 else -code
+            ctx.err(f"warning: exit status of command {status}\n")
         store_list(ctx, name, output_lines(text), excel)
         return 1
 

@@ -1,0 +1,1 @@
+"""The scheduler: tasks, jobs, time ranges, and the loop that runs them."""

@@ -1,0 +1,496 @@
+# -*- test-case-name: tests.sched.test_commands -*-
+"""Scheduler commands: task definitions and the operator's controls.
+
+C{task NAME} ... C{end} runs its body lines as ordinary commands with the
+task being defined as their target, so any statement may appear there
+(real scripts use C{if} blocks and assignments); C{command}, C{options},
+C{periods}, C{host}, C{stdout} and C{stderr} also work at run time,
+inside C{task.exec}, on the task being executed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pantasks import __version__
+from pantasks.lang.context import Context
+from pantasks.lang.errors import ScriptError, UsageError
+from pantasks.lang.registry import CommandTable
+from pantasks.lang.source import is_end
+from pantasks.sched.model import SPECIAL_EXITS, Task
+from pantasks.sched.render import (
+    render_job_list,
+    render_showtask,
+    render_status,
+    render_task_table,
+    render_taskstats,
+)
+from pantasks.sched.timerange import parse_trange
+
+SCHEDULER = CommandTable()
+command = SCHEDULER.command
+
+NOT_IN_TASK = "ERROR: not defining or running a task"
+
+
+def scheduler_of(ctx: Context) -> Any:
+    sched = getattr(ctx.interp, "scheduler", None)
+    if sched is None:
+        raise ScriptError("no scheduler in this program")
+    return sched
+
+
+def _defining(ctx: Context) -> Task:
+    task = getattr(ctx, "defining", None)
+    if task is None:
+        raise ScriptError(NOT_IN_TASK)
+    return task
+
+
+def _target(ctx: Context) -> Task:
+    """The task being defined, else the one whose task.exec runs."""
+    task = getattr(ctx, "defining", None) or ctx.task
+    if task is None:
+        raise ScriptError(NOT_IN_TASK)
+    return task
+
+
+def _int(text: str, usage: str) -> int:
+    try:
+        return int(text, 0) if text.strip().lstrip("+-").isdigit() else int(float(text))
+    except ValueError:
+        raise UsageError(usage) from None
+
+
+def _float(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScriptError(f"periods: {what} must be a number of seconds, not '{text}'") from None
+    if value < 0 or value != value:
+        raise ScriptError(f"periods: {what} must not be negative ({text})")
+    return value
+
+
+# -- the task block -------------------------------------------------------
+@command("task", help="task NAME / definition lines / end: define or edit a task", readonly=False)
+def cmd_task(ctx: Context, argv: list[str]) -> Any:
+    if len(argv) != 2:
+        _consume_block(ctx)
+        raise UsageError("USAGE: task <name>  (enter commands & task functions; end with 'END')")
+    sched = scheduler_of(ctx)
+    name = argv[1]
+    task = sched.take_for_edit(name)
+    existing = task is not None
+    if task is None:
+        task = Task(name=name)
+    saved = getattr(ctx, "defining", None)
+    ctx.defining = task
+    cursor = getattr(ctx, "cursor", None)
+    interp = ctx.interp
+    closed = False
+    try:
+        while cursor is not None:
+            item = cursor.next()
+            if item is None:
+                break
+            line, origin = item
+            if is_end(line):
+                closed = True
+                break
+            ctx.origin = origin
+            r = interp.run_line(ctx, line)
+            if r.__class__ is not int:
+                r = yield from r
+            # Errors in a definition line are reported but do not stop it.
+            ctx.loop_break = ctx.loop_next = ctx.loop_last = False
+    finally:
+        ctx.defining = saved
+    if not closed:
+        ctx.error(f"missing 'END' in task definition {name}")
+    if not task.argv and not task.dynamic:
+        if existing:
+            sched.add_task(task)
+        raise ScriptError(f"task {name}: task command not defined")
+    sched.add_task(task)
+    return 1
+
+
+def _consume_block(ctx: Context) -> None:
+    cursor = getattr(ctx, "cursor", None)
+    if cursor is not None:
+        cursor.collect_body()
+
+
+@command("task.exec", help="task.exec / lines / end: macro run before each job", readonly=False)
+def cmd_task_exec(ctx: Context, argv: list[str]) -> int:
+    cursor = getattr(ctx, "cursor", None)
+    body, closed = cursor.collect_body() if cursor else ([], False)
+    task = _defining(ctx)
+    if len(argv) != 1:
+        raise UsageError("USAGE: task.exec")
+    if not closed:
+        ctx.error("missing 'END' in task.exec")
+    task.exec_macro = body
+    return 1
+
+
+@command("task.exit", help="task.exit N|default|crash|timeout / lines / end", readonly=False)
+def cmd_task_exit(ctx: Context, argv: list[str]) -> int:
+    cursor = getattr(ctx, "cursor", None)
+    body, closed = cursor.collect_body() if cursor else ([], False)
+    task = _defining(ctx)
+    if len(argv) != 2:
+        raise UsageError("USAGE: task.exit (state)")
+    key = argv[1]
+    if key not in SPECIAL_EXITS:
+        # As the original: the status is atoi(name), so a word acts as 0.
+        digits = key.strip()
+        sign = ""
+        if digits[:1] in "+-":
+            sign, digits = digits[0], digits[1:]
+        n = ""
+        for c in digits:
+            if not c.isdigit():
+                break
+            n += c
+        key = str(int(sign + n)) if n else "0"
+    if not closed:
+        ctx.error(f"missing 'END' in task.exit {argv[1]}")
+    task.exit_macros[key] = body
+    return 1
+
+
+# -- definition keywords -----------------------------------------------------
+@command("command", help="command ARG0 [ARG...]: the task's command", readonly=False)
+def cmd_command(ctx: Context, argv: list[str]) -> int:
+    task = _target(ctx)
+    if len(argv) < 2:
+        raise UsageError("USAGE: command <command> <arg> ...")
+    task.argv = argv[1:]
+    return 1
+
+
+@command("options", help="options WORD...: words handed to the exit macros as $options:N",
+         readonly=False)
+def cmd_options(ctx: Context, argv: list[str]) -> int:
+    task = _target(ctx)
+    if len(argv) < 2:
+        raise UsageError("USAGE: options <opt> ...")
+    task.options = argv[1:]
+    return 1
+
+
+@command("host", help="host local|anyhost|NAME [-required]: where the task's jobs run",
+         readonly=False)
+def cmd_host(ctx: Context, argv: list[str]) -> int:
+    task = _target(ctx)
+    args = argv[1:]
+    required = "-required" in args
+    args = [a for a in args if a != "-required"]
+    if len(args) != 1:
+        raise UsageError("USAGE: host local | anyhost | none | (hostname) [-required]")
+    name = args[0]
+    task.host_required = False
+    if name.lower() == "local":
+        task.host = None
+    elif name.lower() == "anyhost":
+        task.host = "anyhost"
+    else:
+        task.host = name
+        task.host_required = required
+    return 1
+
+
+@command("periods", help="periods [-poll S] [-exec S] [-timeout S]", readonly=False)
+def cmd_periods(ctx: Context, argv: list[str]) -> int:
+    task = _target(ctx)
+    usage = "USAGE: periods [-poll value] [-exec value] [-timeout value]"
+    args = argv[1:]
+    values = {}
+    while args:
+        flag = args.pop(0)
+        if flag not in ("-poll", "-exec", "-timeout") or not args:
+            raise UsageError(usage)
+        values[flag] = _float(args.pop(0), flag[1:])
+    if "-poll" in values:
+        task.poll_period = values["-poll"]
+    if "-exec" in values:
+        task.exec_period = values["-exec"]
+    if "-timeout" in values:
+        task.timeout_period = values["-timeout"]
+    return 1
+
+
+def _dump(ctx: Context, argv: list[str], attr: str) -> int:
+    task = _target(ctx)
+    if len(argv) != 2:
+        raise UsageError(f"USAGE: {argv[0]} (filename|NULL)")
+    setattr(task, attr, None if argv[1].upper() == "NULL" else argv[1])
+    return 1
+
+
+command("stdout", help="stdout FILE|NULL: append the jobs' stdout to FILE", readonly=False)(
+    lambda ctx, argv: _dump(ctx, argv, "stdout_path"))
+command("stderr", help="stderr FILE|NULL: append the jobs' stderr to FILE", readonly=False)(
+    lambda ctx, argv: _dump(ctx, argv, "stderr_path"))
+
+
+@command("npending", help="npending N: at most N jobs of the task at once (0 = no limit)",
+         readonly=False)
+def cmd_npending(ctx: Context, argv: list[str]) -> int:
+    task = _defining(ctx)
+    if len(argv) != 2:
+        raise UsageError("USAGE: npending (N)")
+    n = _int(argv[1], "USAGE: npending (N)")
+    if n < 0:
+        raise ScriptError(f"npending must not be negative ({n})")
+    task.npending_max = n
+    return 1
+
+
+@command("nmax", help="nmax N: at most N jobs in all (0 = no limit)", readonly=False)
+def cmd_nmax(ctx: Context, argv: list[str]) -> int:
+    task = _defining(ctx)
+    if len(argv) != 2:
+        raise UsageError("USAGE: nmax (N)")
+    n = _int(argv[1], "USAGE: nmax (N)")
+    if n < 0:
+        raise ScriptError(f"nmax must not be negative ({n})")
+    task.nmax = n
+    return 1
+
+
+@command("active", help="active true|false: whether the task launches jobs", readonly=False)
+def cmd_active(ctx: Context, argv: list[str]) -> int:
+    task = _defining(ctx)
+    if len(argv) != 2:
+        raise UsageError("USAGE: active (true|false)")
+    word = argv[1].lower()
+    if word not in ("true", "false"):
+        raise ScriptError(f"ERROR: invalid option: {argv[1]}")
+    task.active = word == "true"
+    return 1
+
+
+@command("nice", help="nice N: run the task's jobs at nice level N (0..20)", readonly=False)
+def cmd_nice(ctx: Context, argv: list[str]) -> int:
+    task = _defining(ctx)
+    usage = "ERROR: nice (nicelevel) -- nicelevel must be an integer 0 to 20"
+    if len(argv) != 2:
+        raise UsageError(usage)
+    try:
+        n = int(argv[1])
+    except ValueError:
+        raise ScriptError(usage) from None
+    if not 0 <= n <= 20:
+        raise ScriptError(usage)
+    task.nice = n
+    return 1
+
+
+@command("trange", help="trange START STOP [-nmax N] [-exclude] | trange -reset", readonly=False)
+def cmd_trange(ctx: Context, argv: list[str]) -> int:
+    task = _defining(ctx)
+    if len(argv) == 2 and argv[1] == "-reset":
+        task.ranges = []
+        return 1
+    task.ranges.append(parse_trange(argv[1:]))
+    return 1
+
+
+# -- operator controls -------------------------------------------------------
+def _noargs(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise UsageError(f"USAGE: {argv[0]}")
+
+
+@command("run", help="run: launch tasks and harvest jobs", readonly=False)
+def cmd_run(ctx: Context, argv: list[str]) -> int:
+    _noargs(argv)
+    scheduler_of(ctx).run()
+    return 1
+
+
+@command("stop", help="stop: launch no new jobs (running jobs are still harvested)",
+         readonly=False)
+def cmd_stop(ctx: Context, argv: list[str]) -> int:
+    _noargs(argv)
+    scheduler_of(ctx).stop()
+    return 1
+
+
+@command("halt", help="halt: launch nothing and harvest nothing until run or stop",
+         readonly=False)
+def cmd_halt(ctx: Context, argv: list[str]) -> int:
+    _noargs(argv)
+    scheduler_of(ctx).halt()
+    return 1
+
+
+STATUS_HELP = """\
+USAGE: status [-tasks] [-jobs] [-taskinfo|-info|-v|-verbose|-details]
+              [-taskstats [regex]] [-taskstatsreset [regex]]
+"""
+
+
+@command("status", help="status [options]: the scheduler, its tasks and jobs")
+def cmd_status(ctx: Context, argv: list[str]) -> int:
+    sched = scheduler_of(ctx)
+    now = sched.reactor.seconds()
+    args = argv[1:]
+    details = False
+    tasks_only = False
+    jobs = False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-h", "-help", "--help"):
+            ctx.err(STATUS_HELP)
+            return 0
+        if a == "-tasks":
+            tasks_only = True
+        elif a == "-jobs":
+            jobs = True
+        elif a in ("-taskinfo", "-info", "-v", "-verbose", "-details"):
+            details = True
+        elif a in ("-taskstats", "-taskstatsreset"):
+            regex = args[i + 1] if i + 1 < len(args) else None
+            tasks = list(sched.tasks.values())
+            if a == "-taskstats":
+                ctx.out(render_taskstats(tasks, now, regex))
+            else:
+                import re
+
+                try:
+                    pattern = re.compile(regex) if regex else None
+                except re.error as e:
+                    raise ScriptError(f"status: bad regular expression {regex}: {e}") from None
+                for t in tasks:
+                    if pattern is None or pattern.search(t.name):
+                        sched.reset_stats(t)
+            return 1
+        elif a in ("-c", "-control", "-controller"):
+            pass
+        else:
+            ctx.err(STATUS_HELP)
+            return 0
+        i += 1
+    tasks = list(sched.tasks.values())
+    if tasks_only:
+        ctx.out(render_task_table(tasks, now, details))
+        return 1
+    ctx.out(
+        render_status(
+            tasks, list(sched.jobs.values()), now, sched.state,
+            getattr(sched, "controller_running", False), details=details, show_jobs=True,
+        )
+    )
+    return 1
+
+
+@command("showtask", help="showtask NAME: a task's settings and macros")
+def cmd_showtask(ctx: Context, argv: list[str]) -> int:
+    if len(argv) != 2:
+        raise UsageError("USAGE: showtask (task)")
+    task = scheduler_of(ctx).tasks.get(argv[1])
+    if task is None:
+        raise ScriptError(f"task {argv[1]} not found")
+    out, err = render_showtask(task)
+    ctx.out(out)
+    ctx.err(err)
+    return 1
+
+
+def _job_id(text: str, usage: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(usage) from None
+
+
+@command("kill", help="kill JOBID: kill a job and everything it started", readonly=False)
+def cmd_kill(ctx: Context, argv: list[str]) -> int:
+    if len(argv) != 2:
+        raise UsageError("USAGE: kill (JobID)")
+    if not scheduler_of(ctx).kill(_job_id(argv[1], "USAGE: kill (JobID)")):
+        ctx.err("job not found\n")
+        return 1
+    ctx.err("job removed\n")
+    return 1
+
+
+@command("delete", help="delete job JOBID | delete task NAME [-force]", readonly=False)
+def cmd_delete(ctx: Context, argv: list[str]) -> int:
+    usage = "USAGE: delete job (JobID)\nUSAGE: delete task (TaskName) [-force]"
+    if len(argv) >= 3 and argv[1] == "job" and len(argv) == 3:
+        return cmd_kill(ctx, ["kill", argv[2]])
+    if len(argv) >= 3 and argv[1] == "task":
+        force = "-force" in argv[3:]
+        if len(argv) != 3 + int(force):
+            raise UsageError(usage)
+        problem = scheduler_of(ctx).delete_task(argv[2], force)
+        if problem:
+            raise ScriptError(problem)
+        return 1
+    raise UsageError(usage)
+
+
+@command("flush", help="flush jobs: kill and forget every job", readonly=False)
+def cmd_flush(ctx: Context, argv: list[str]) -> int:
+    if argv[1:] != ["jobs"]:
+        raise UsageError("USAGE: flush jobs")
+    scheduler_of(ctx).flush()
+    return 1
+
+
+@command("verbose", help="verbose [on|off|threads|toggle]: scheduler messages in the log",
+         readonly=False)
+def cmd_verbose(ctx: Context, argv: list[str]) -> int:
+    sched = scheduler_of(ctx)
+    if len(argv) == 1:
+        ctx.out(f"verbose mode {'ON' if sched.verbose else 'OFF'}\n")
+        return 1
+    levels = {"on": 1, "off": 0, "threads": 2}
+    word = argv[1].lower() if len(argv) == 2 else ""
+    if word == "toggle":
+        sched.verbose = 0 if sched.verbose else 1
+    elif word in levels:
+        sched.verbose = levels[word]
+    else:
+        raise UsageError("USAGE: verbose (on/off/threads/toggle)")
+    return 1
+
+
+@command("version", help="version: program versions")
+def cmd_version(ctx: Context, argv: list[str]) -> int:
+    import platform
+
+    import twisted
+
+    ctx.out(
+        f"\npantasks version: {__version__}\n"
+        f"python version: {platform.python_version()}\n"
+        f"twisted version: {twisted.__version__}\n"
+    )
+    return 1
+
+
+@command("job", help="job [-host H] COMMAND...: run a one-off job", readonly=False)
+def cmd_job(ctx: Context, argv: list[str]) -> int:
+    args = argv[1:]
+    host = None
+    if len(args) >= 2 and args[0] == "-host":
+        host = args[1]
+        args = args[2:]
+    if not args:
+        raise UsageError("USAGE: job [-host H] command [args...]")
+    job = scheduler_of(ctx).one_off(args, None if host in (None, "local") else host)
+    ctx.err(f"job {job.job_id} started\n")
+    return 1
+
+
+@command("jobs", help="jobs: list running jobs")
+def cmd_jobs(ctx: Context, argv: list[str]) -> int:
+    ctx.out(render_job_list(list(scheduler_of(ctx).jobs.values())))
+    return 1
