@@ -24,7 +24,9 @@ setup(
     entry_points={
         "console_scripts": [
             "pantasks = pantasks.cli.shell:main",
+            "pantasks_server = pantasks.cli.server:main",
+            "pantasks_client = pantasks.cli.client:main",
         ]
     },
-    scripts=[],
+    scripts=["pantasks/cli/bin/start_pantasks_server", "pantasks/cli/bin/start_pantasks_client"],
 )

@@ -150,18 +150,12 @@ def setup_readline(interp: Any) -> None:
 
 
 def build_interpreter(reactor: Any) -> Any:
-    """The interpreter with every command table this program offers."""
-    from pantasks.lang.interp import Interpreter
+    """The interpreter, with the scheduler and a local job runner."""
+    from pantasks.engine import make_engine
+    from pantasks.exec.local import raise_nofile_limit
 
-    tables = []
-    try:
-        from pantasks.sched.commands import SCHEDULER
-
-        tables.append(SCHEDULER)
-    except ImportError:
-        pass
-    interp = Interpreter(reactor=reactor, tables=tables)
-    return interp
+    raise_nofile_limit()
+    return make_engine(reactor).interp
 
 
 def main(argv: Optional[list[str]] = None) -> None:

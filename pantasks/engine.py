@@ -1,0 +1,50 @@
+# -*- test-case-name: tests.sched.test_scheduler -*-
+"""The engine every front end shares: interpreter, scheduler, job runner.
+
+The standalone shell, the server and the tests all build it the same
+way, so a script behaves identically whichever program runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from pantasks.lang.context import OutputSink
+
+
+@dataclass
+class Engine:
+    """The parts wired together; see L{make_engine}."""
+
+    interp: Any
+    scheduler: Any
+    runner: Any
+
+
+def make_engine(
+    reactor: Any,
+    log_sink: Optional[OutputSink] = None,
+    runner: Any = None,
+    jitter: bool = True,
+    rand: Any = None,
+    max_output_bytes: int = 16 * 2**20,
+    kill_grace: float = 5.0,
+) -> Engine:
+    """Build an interpreter with the scheduler's commands and a runner.
+
+    @param reactor: IReactorTime + IReactorProcess (a Clock in unit tests).
+    @param log_sink: where task macros and scheduler messages write.
+    @param runner: an IJobRunner; by default a local process pool.
+    """
+    from pantasks.lang.interp import Interpreter
+    from pantasks.sched.commands import SCHEDULER
+    from pantasks.sched.scheduler import Scheduler
+
+    interp = Interpreter(reactor=reactor, tables=[SCHEDULER], log_sink=log_sink)
+    if runner is None:
+        from pantasks.exec.local import LocalRunner
+
+        runner = LocalRunner(reactor, max_output_bytes=max_output_bytes, kill_grace=kill_grace)
+    scheduler = Scheduler(interp, runner, reactor, rand=rand, jitter=jitter)
+    return Engine(interp, scheduler, runner)
