@@ -7,9 +7,14 @@ Dependencies are chosen, not collected:
 Tests also use pytest and pexpect (see the Makefile).
 """
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
-from pantasks import __version__
+__version__ = re.search(
+    r'__version__ = "([^"]+)"', Path(__file__).with_name("pantasks").joinpath("__init__.py").read_text()
+).group(1)
 
 setup(
     name="pantasks",
