@@ -118,6 +118,12 @@ class Interpreter:
         self._names: Optional[list[str]] = None
         self._piece_cache: dict[str, Any] = {}
         self._plans: dict[str, Any] = {}
+        #: Commands given their line unexpanded: name -> f(ctx, rest_of_line)
+        #: (the client's C{server ...} forwards text the server expands).
+        self.raw_commands: dict[str, Any] = {}
+        #: Called as f(ctx, argv) for an unknown command instead of the
+        #: C{Command not found.} error (the client forwards it to the server).
+        self.fallback: Any = None
         self._startup_variables()
 
     # -- setup ------------------------------------------------------------
@@ -262,6 +268,14 @@ class Interpreter:
                 ctx.err(f"opihi: {piece}\n")
             if piece[0] == "!" and piece[1:2] not in ("", " "):
                 piece = "! " + piece[1:]
+            if self.raw_commands:
+                head, _sep, rest = piece.partition(" ")
+                raw_cmd = self.raw_commands.get(head)
+                if raw_cmd is not None:
+                    r = raw_cmd(ctx, rest.strip())
+                    if r.__class__ is not int:
+                        return self._guard(ctx, r, raw or piece)
+                    return self._finish(ctx, r, raw or piece)
             if not _is_while(piece):
                 piece = expand(ctx, piece)
             if piece[:1] == "$":
@@ -322,6 +336,8 @@ class Interpreter:
         """Look up C{argv[0]} and run it with C{argv}."""
         target = self.resolve(argv[0])
         if target is None:
+            if self.fallback is not None:
+                return self.fallback(ctx, argv)
             ctx.err(f"{argv[0]}: Command not found.\n")
             return -1
         if target.__class__ is Macro:

@@ -1,0 +1,1 @@
+"""twistd plugin for pantasks (the ServiceMaker is added with the server)."""
