@@ -587,23 +587,37 @@ def queue_to_book(
         return True
     block_name = first[0]
 
+    # The hot loop of a large load (100,000 pages of 20 words): the page
+    # being read is a plain dict, attached to the book as a Page at its
+    # END (or, with what it has, when parsing stops inside it, so the
+    # partial page stays in the book as in the original).  Its name is
+    # chosen when it is attached; nothing else touches the book meanwhile,
+    # so that is the name the original gave at the METADATA line.
     intern = sys.intern
     values: dict[str, str] = {}  # share repeated value strings
-    page: Optional[Page] = None
-    while True:
-        raw = queue.pop()
-        if raw is None:
-            if page is not None:
-                report("ERROR: unterminated metadata")
-            return True
-        line = raw.strip(WHITESPACE)
+    lines = queue.lines
+    popleft = lines.popleft
+    words_of: Optional[dict[str, str]] = None  # the open block, if any
+
+    def attach(words_of: dict[str, str]) -> Page:
+        return book.append_page(Page(book.unused_name(), words_of))
+
+    while lines:
+        line = popleft().strip(WHITESPACE)
         if not line or line[0] == "#":
             continue
-        words, problem = _words(line, 3)
+        if '"' in line or "(" in line or not line.isascii():
+            words, problem = _words(line, 3)
+        else:
+            # fast path; str.split also splits at the ASCII controls
+            # \x1c-\x1f, which never occur in this text
+            words, problem = line.split(None, 3), None
         if not words:
+            if words_of is not None:
+                attach(words_of)
             report(problem or "misbalanced quotes")
             return True
-        if page is None:
+        if words_of is None:
             if words[0] != block_name:
                 report(f"ERROR: unexpected metadata name {words[0]}")
                 return True
@@ -612,20 +626,26 @@ def queue_to_book(
                     report(problem)
                 report("ERROR: missing METADATA tag")
                 return True
-            page = book.append_page(Page(book.unused_name()))
+            words_of = {}
             continue
         if words[0] == "END":
+            page = attach(words_of)
+            words_of = None
             if not finish(page):
                 return False
-            page = None
             continue
         if len(words) < 3:
+            attach(words_of)
             if problem:
                 report(problem)
             report(f"ERROR: missing value for {words[0]}")
             return True
         value = words[2]
-        page.set(intern(words[0]), values.setdefault(value, value))
+        words_of[intern(words[0])] = values.setdefault(value, value)
+    if words_of is not None:
+        attach(words_of)
+        report("ERROR: unterminated metadata")
+    return True
 
 
 def _raw_columns(

@@ -21,31 +21,31 @@ from pantasks.lang.queues import Queue
 #: What an ipptool prints for two pending imfiles, with the variations
 #: seen in practice: trailing blanks, tab indentation, a one-space indent,
 #: comments, blank lines, empty strings as NULL.
-IPPTOOL = """\
-chipPendingImfile MULTI
-
-chipPendingImfile  METADATA  
-   chip_id          S64       12345          
-   class_id         STR       XY01            
-   uri              STR       neb://ipp014.0/gpc1/o5000g0001o.XY01.fits 
-   fault            S16       0              
-   magicked         BOOL      T              
-   zp               F32       24.5           
-   label            STR       NULL            
-END
-
-# a comment between blocks
-
-chipPendingImfile  METADATA  # second block
-\tchip_id\tS64\t12346
- class_id STR XY02   # trailing comment
-   uri              STR       neb://ipp015.0/gpc1/o5000g0001o.XY02.fits 
-   fault            S16       -3
-   magicked         BOOL      F
-   zp               F32       24.25
-   label            STR       OSS.nightlyscience
-END
-"""
+IPPTOOL = (
+    "chipPendingImfile MULTI\n"
+    "\n"
+    "chipPendingImfile  METADATA  \n"
+    "   chip_id          S64       12345          \n"
+    "   class_id         STR       XY01            \n"
+    "   uri              STR       neb://ipp014.0/gpc1/o5000g0001o.XY01.fits \n"
+    "   fault            S16       0              \n"
+    "   magicked         BOOL      T              \n"
+    "   zp               F32       24.5           \n"
+    "   label            STR       NULL            \n"
+    "END\n"
+    "\n"
+    "# a comment between blocks\n"
+    "\n"
+    "chipPendingImfile  METADATA  # second block\n"
+    "\tchip_id\tS64\t12346\n"
+    " class_id STR XY02   # trailing comment\n"
+    "   uri              STR       neb://ipp015.0/gpc1/o5000g0001o.XY02.fits \n"
+    "   fault            S16       -3\n"
+    "   magicked         BOOL      F\n"
+    "   zp               F32       24.25\n"
+    "   label            STR       OSS.nightlyscience\n"
+    "END\n"
+)
 
 #: An ipphosts-style configuration: blocks keyed by camera.
 IPPHOSTS = """\
