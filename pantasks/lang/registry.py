@@ -38,11 +38,19 @@ class Command:
     name: str
     func: Callable[..., Any]
     help: str = ""
-    readonly: bool = True
+    readonly: Any = True
     generator: bool = field(default=False)
 
     def __post_init__(self) -> None:
         self.generator = inspect.isgeneratorfunction(self.func)
+
+    def is_readonly(self, argv: list[str]) -> bool:
+        """Whether this call changes nothing; C{readonly} may be a function
+        of argv for commands whose sub-commands differ (C{book list} reads,
+        C{book setword} writes)."""
+        if callable(self.readonly):
+            return bool(self.readonly(argv))
+        return bool(self.readonly)
 
 
 class CommandTable:
@@ -52,7 +60,7 @@ class CommandTable:
         self.commands: dict[str, Command] = {}
 
     def command(
-        self, name: str, help: str = "", *, readonly: bool = True
+        self, name: str, help: str = "", *, readonly: Any = True
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator registering C{func} under C{name}."""
 

@@ -91,8 +91,19 @@ class TestRegistration:
             assert LANGUAGE.commands[name].help
 
     def test_readonly_only_for_pure_listings(self) -> None:
-        readonly = {n for n in self.names if LANGUAGE.commands[n].readonly}
+        readonly = {n for n in self.names if LANGUAGE.commands[n].readonly is True}
         assert readonly == {"queuelist", "queueprint"}
+
+    def test_book_readers_are_readonly_without_var(self) -> None:
+        book = LANGUAGE.commands["book"]
+        assert book.is_readonly(["book", "listbook", "b"])
+        assert book.is_readonly(["book", "getword", "b", "p", "w"])
+        assert not book.is_readonly(["book", "getword", "b", "p", "w", "-var", "v"])
+        assert not book.is_readonly(["book", "setword", "b", "p", "w", "x"])
+        assert not book.is_readonly(["book", "init", "b"])
+        size = LANGUAGE.commands["queuesize"]
+        assert size.is_readonly(["queuesize", "q"])
+        assert not size.is_readonly(["queuesize", "q", "-var", "n"])
 
     def test_queueload_is_a_generator(self) -> None:
         assert LANGUAGE.commands["queueload"].generator

@@ -134,7 +134,7 @@ def queuepop(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuesize", help="show queue size", readonly=False)
+@command("queuesize", help="show queue size", readonly=lambda argv: "-var" not in argv)
 def queuesize(ctx: Context, argv: list[str]) -> int:
     """C{queuesize Q [-var V]}: without C{V} prints C{Nlines: N} (stderr)."""
     usage = "USAGE: queuesize (name) [-var variable]"
@@ -525,7 +525,17 @@ BOOK_COMMANDS: dict[str, Callable[[Context, list[str]], int]] = {
 }
 
 
-@command("book", help="commands to manipulate book/page/word data", readonly=False)
+#: book sub-commands that only read (a watch client may run them without -var).
+BOOK_READERS = frozenset(
+    ("list", "listbook", "listpage", "npages", "getpage", "getword", "getbook")
+)
+
+
+def _book_readonly(argv: list[str]) -> bool:
+    return len(argv) > 1 and argv[1] in BOOK_READERS and "-var" not in argv
+
+
+@command("book", help="commands to manipulate book/page/word data", readonly=_book_readonly)
 def book(ctx: Context, argv: list[str]) -> int:
     """C{book SUBCOMMAND ...}: see L{BOOK_COMMANDS} and pantasks-script(7).
 
