@@ -55,7 +55,9 @@ class Shell:
         self.interp = interp
         self.stdin = stdin or sys.stdin
         self.exit_code: Optional[int] = None
-        self.ctx = interp.new_context()
+        from pantasks.lang.context import OutputSink
+
+        self.ctx = interp.new_context(OutputSink(sys.stdout, sys.stderr))
 
     # -- running on the reactor ------------------------------------------
     def run_lines(self, lines: list[str]) -> Any:
@@ -149,13 +151,35 @@ def setup_readline(interp: Any) -> None:
     readline.parse_and_bind("tab: complete")
 
 
-def build_interpreter(reactor: Any) -> Any:
+def open_log_sink(config: Any) -> Any:
+    """Where task macros and scheduler messages write: the terminal, or the
+    files named by PANTASKS_SERVER_STDOUT/STDERR (appended), as the original
+    did in standalone mode too."""
+    from pantasks.lang.context import OutputSink
+
+    streams = []
+    for key, default in (
+        ("PANTASKS_SERVER_STDOUT", sys.stdout),
+        ("PANTASKS_SERVER_STDERR", sys.stderr),
+    ):
+        path = config.get(key)
+        if not path or path in ("stdout", "stderr"):
+            streams.append(default)
+            continue
+        try:
+            streams.append(open(path, "a", buffering=1))
+        except OSError as e:
+            raise config.error(key, f"cannot open {path}: {e.strerror}") from None
+    return OutputSink(*streams)
+
+
+def build_interpreter(reactor: Any, log_sink: Any = None) -> Any:
     """The interpreter, with the scheduler and a local job runner."""
     from pantasks.engine import make_engine
     from pantasks.exec.local import raise_nofile_limit
 
     raise_nofile_limit()
-    return make_engine(reactor).interp
+    return make_engine(reactor, log_sink=log_sink).interp
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -164,11 +188,18 @@ def main(argv: Optional[list[str]] = None) -> None:
     if args.help:
         sys.stdout.write(USAGE)
         sys.exit(0)
+    from pantasks.config import ConfigError, load_ptolemy_config
+
+    try:
+        defines = [(k, v) for k, v in args.defines]
+        config = load_ptolemy_config(explicit=args.config, defines=defines)
+        log_sink = open_log_sink(config)
+    except ConfigError as e:
+        sys.stderr.write(f"pantasks: {e}\n")
+        sys.exit(2)
     from twisted.internet import reactor
 
-    interp = build_interpreter(reactor)
-    for key, value in args.defines:
-        interp.variables[key] = value
+    interp = build_interpreter(reactor, log_sink)
     shell = Shell(reactor, interp)
     interp.quit_handler = shell.quit
     state = {"status": 1}
