@@ -71,6 +71,19 @@ class Shell:
         self.reactor.callLater(0, self.stop_reactor)
 
     def stop_reactor(self) -> None:
+        """Leave: kill the jobs still running (their whole process trees),
+        then stop the reactor, so quitting leaves nothing behind."""
+        if getattr(self, "_stopping", False):
+            return
+        self._stopping = True
+        sched = getattr(self.interp, "scheduler", None)
+        if sched is not None and sched.jobs:
+            d = sched.shutdown(now=True)
+            d.addBoth(lambda _: self._stop_now())
+        else:
+            self._stop_now()
+
+    def _stop_now(self) -> None:
         if self.reactor.running:
             self.reactor.stop()
 

@@ -165,6 +165,11 @@ def test_prompt_stays_responsive_while_jobs_and_sleeps_run(shell) -> None:
     shell.expect_exact(PROMPT)
     # Generous bound: the point is that the command did not wait for the jobs.
     assert time.monotonic() - start < 4
+    # Quitting kills the running jobs: no sleep of ours survives.
+    shell.sendline("quit")
+    shell.expect(pexpect.EOF)
+    out = subprocess.run(["pgrep", "-f", "^sleep 5$"], capture_output=True, text=True)
+    assert out.stdout == ""
 
 
 def test_completion_of_command_names(shell) -> None:
