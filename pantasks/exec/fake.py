@@ -102,25 +102,25 @@ class FakeRunner:
         name = spec.argv[0] if spec.argv else ""
         if self._stopping:
             return self._spawnfail(
-                spec, now, f"cannot run '{name}': the runner is stopping",
+                spec,
+                now,
+                f"cannot run '{name}': the runner is stopping",
                 STATUS_CANNOT_RUN,
             )
         if not spec.argv:
-            return self._spawnfail(
-                spec, now, "cannot run an empty command", STATUS_CANNOT_RUN
-            )
+            return self._spawnfail(spec, now, "cannot run an empty command", STATUS_CANNOT_RUN)
         if name in self.not_found:
             return self._spawnfail(
-                spec, now, f"cannot run '{name}': No such file or directory",
+                spec,
+                now,
+                f"cannot run '{name}': No such file or directory",
                 STATUS_NOT_FOUND,
             )
         self._next_pid += 1
         job = _FakeJob(spec, now, self._next_pid, self.max_output_bytes)
         self._jobs[spec.job_id] = job
         if spec.timeout and spec.timeout > 0:
-            job.timeout_call = self.clock.callLater(
-                spec.timeout, self._terminate, job, TIMEOUT
-            )
+            job.timeout_call = self.clock.callLater(spec.timeout, self._terminate, job, TIMEOUT)
         return job.deferred
 
     def kill(self, job_id: int) -> bool:
@@ -213,9 +213,7 @@ class FakeRunner:
         job.ending_state = state
         self._cancel(job)
         term = int(signal.SIGTERM)
-        job.kill_call = self.clock.callLater(
-            self.kill_grace, self._end, job, state, term, term
-        )
+        job.kill_call = self.clock.callLater(self.kill_grace, self._end, job, state, term, term)
 
     def _cancel(self, job: _FakeJob) -> None:
         for name in ("timeout_call", "kill_call"):
@@ -224,9 +222,7 @@ class FakeRunner:
             if call is not None and call.active():
                 call.cancel()
 
-    def _end(
-        self, job: _FakeJob, natural: str, exit_status: int, sig: int | None
-    ) -> None:
+    def _end(self, job: _FakeJob, natural: str, exit_status: int, sig: int | None) -> None:
         self._cancel(job)
         del self._jobs[job.spec.job_id]
         now = self.clock.seconds()

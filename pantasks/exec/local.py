@@ -147,9 +147,7 @@ class _Stream:
 
     __slots__ = ("name", "buffer", "path", "fd", "messages")
 
-    def __init__(
-        self, name: str, limit: int, path: str | None, messages: list[str]
-    ) -> None:
+    def __init__(self, name: str, limit: int, path: str | None, messages: list[str]) -> None:
         self.name = name
         self.buffer = TailBuffer(limit)
         self.path = None if path in (None, "", "NULL") else path
@@ -166,9 +164,7 @@ class _Stream:
                 0o666,
             )
         except OSError as e:
-            self.messages.append(
-                f"unable to open {self.name} dump file {self.path}: {e.strerror}"
-            )
+            self.messages.append(f"unable to open {self.name} dump file {self.path}: {e.strerror}")
 
     def write(self, data: bytes) -> None:
         self.buffer.write(data)
@@ -180,9 +176,7 @@ class _Stream:
             while view:
                 view = view[os.write(fd, view) :]
         except OSError as e:
-            self.messages.append(
-                f"error writing {self.name} dump file {self.path}: {e.strerror}"
-            )
+            self.messages.append(f"error writing {self.name} dump file {self.path}: {e.strerror}")
             self.close()
 
     def close(self) -> None:
@@ -328,9 +322,7 @@ class LocalRunner:
         started = self._reactor.seconds()
         name = spec.argv[0] if spec.argv else ""
         if self._stopping:
-            return self._spawnfail(
-                spec, started, f"cannot run '{name}': the runner is stopping"
-            )
+            return self._spawnfail(spec, started, f"cannot run '{name}': the runner is stopping")
         if not spec.argv:
             return self._spawnfail(spec, started, "cannot run an empty command")
         if spec.cwd is not None and not os.path.isdir(spec.cwd):
@@ -376,9 +368,7 @@ class LocalRunner:
             )
         job.transport = transport
         if spec.timeout and spec.timeout > 0 and not job.exited:
-            job.timeout_call = self._reactor.callLater(
-                spec.timeout, self._timed_out, job
-            )
+            job.timeout_call = self._reactor.callLater(spec.timeout, self._timed_out, job)
         return job.deferred
 
     def kill(self, job_id: int) -> bool:
@@ -532,12 +522,18 @@ class LocalRunner:
             self._signal(job, signal.SIGKILL)
             return
         self._signal(job, signal.SIGTERM)
-        job.kill_call = self._reactor.callLater(
-            self.kill_grace, self._kill_hard, job
-        )
+        job.kill_call = self._reactor.callLater(self.kill_grace, self._kill_hard, job)
 
     def _timed_out(self, job: _Job) -> None:
         job.timeout_call = None
+        # Timers run before I/O in a reactor turn: after a stall, the job may
+        # have exited in time without our having seen SIGCHLD yet.  Reap it
+        # first (as the original checks the exit before the timeout).
+        transport = job.transport
+        if getattr(transport, "pid", None) is not None and hasattr(transport, "reapProcess"):
+            transport.reapProcess()
+        if job.exited:
+            return
         self._terminate(job, TIMEOUT)
 
     def _kill_hard(self, job: _Job) -> None:
@@ -562,18 +558,52 @@ class LocalRunner:
                     job.kill_call.cancel()
                 job.kill_call = None
             self._signal(job, signal.SIGKILL)
-        job.drain_call = self._reactor.callLater(
-            self.drain_grace, self._drain_expired, job
-        )
+        job.drain_call = self._reactor.callLater(self.drain_grace, self._drain_expired, job)
 
     def _drain_expired(self, job: _Job) -> None:
+        """
+        The job exited C{drain_grace} seconds ago and its pipes are still
+        open.  Read what they hold now (the reactor may not have had a turn
+        to do it: timers run before I/O, and a busy turn can outlast the
+        grace), then close them: whatever still holds them open is a
+        background process the job left behind.
+        """
         job.drain_call = None
-        job.messages.append(
-            "processes left behind by the job kept its output open; "
-            f"stopped reading it {self.drain_grace:g}s after the job exited"
-        )
-        job.transport.closeStdout()
-        job.transport.closeStderr()
+        transport = job.transport
+        held = False
+        for child_fd, stream in ((1, job.stdout), (2, job.stderr)):
+            reader = getattr(transport, "pipes", {}).get(child_fd)
+            if reader is not None and not self._read_available(reader.fileno(), stream):
+                held = True
+        if held:
+            job.messages.append(
+                "processes left behind by the job kept its output open; "
+                f"stopped reading it {self.drain_grace:g}s after the job exited"
+            )
+        transport.closeStdout()
+        transport.closeStderr()
+
+    @staticmethod
+    def _read_available(fd: int, stream: _Stream, most: int = 4 * 2**20) -> bool:
+        """
+        Read a non-blocking pipe until it is empty, at end of file, or
+        C{most} bytes were read (a writer still going).
+
+        @return: C{True} at end of file.
+        """
+        done = 0
+        while done < most:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return False
+            except OSError:
+                return True
+            if not data:
+                return True
+            stream.write(data)
+            done += len(data)
+        return False
 
     def _ended(self, job: _Job, reason: Failure) -> None:
         """

@@ -12,6 +12,7 @@ import signal
 import stat
 import sys
 import tempfile
+import time
 
 from twisted.internet import defer, reactor, task
 from twisted.internet.error import ProcessDone, ProcessTerminated
@@ -72,6 +73,25 @@ def group_members(pgid: int) -> list[int]:
             if st and st["pgrp"] == pgid and st["state"] not in ("Z", "X"):
                 found.append(int(name))
     return found
+
+
+@defer.inlineCallbacks
+def survivors(pgid: int, members: list[int] = (), patience: float = 2.0):
+    """
+    Wait (up to C{patience} seconds) for group C{pgid} and the processes
+    C{members} to be gone: a process killed by SIGKILL closes its files (so
+    the job may be harvested) a moment before it stops being listed as
+    running.
+
+    @return: a Deferred firing with the live processes left (an empty list
+        if all are gone).
+    """
+    deadline = reactor.seconds() + patience
+    while True:
+        left = sorted(set(group_members(pgid)) | {p for p in members if alive(p)})
+        if not left or reactor.seconds() > deadline:
+            return left
+        yield task.deferLater(reactor, 0.02, lambda: None)
 
 
 def parse_stat_line(line: bytes) -> dict:
@@ -201,10 +221,7 @@ class LocalRunnerTests(unittest.TestCase):
         self.assertEqual(self.runner.running(), 0)
         result = yield d
         self.assertEqual((result.state, result.exit_status), (SPAWNFAIL, 127))
-        line = (
-            b"pantasks: cannot run 'pantasks-no-such-command': "
-            b"No such file or directory\n"
-        )
+        line = b"pantasks: cannot run 'pantasks-no-such-command': No such file or directory\n"
         self.assertEqual(result.stderr, line)
         self.assertIsNone(result.pid)
         with open(self.path("err"), "rb") as f:
@@ -428,16 +445,15 @@ class LocalRunnerTests(unittest.TestCase):
         A job (and its children) ignoring SIGTERM get SIGKILL
         C{kill_grace} seconds later; nothing of the group survives.
         """
-        d = self.start(
-            "sh", "-c", "trap '' TERM; sleep 60 & echo hi; sleep 61", timeout=0.3
-        )
+        d = self.start("sh", "-c", "trap '' TERM; sleep 60 & echo hi; sleep 61", timeout=0.3)
         pid = self.groups[-1]
         result = yield d
         self.assertEqual(result.state, TIMEOUT)
         self.assertEqual(result.term_signal, signal.SIGKILL)
         self.assertEqual(result.stdout, b"hi\n")
         self.assertTrue(0.8 <= result.dtime < 5, result.dtime)
-        self.assertEqual(group_members(pid), [])
+        left = yield survivors(pid)
+        self.assertEqual(left, [])
 
     @defer.inlineCallbacks
     def test_timeout_kills_whole_tree(self):
@@ -462,8 +478,8 @@ class LocalRunnerTests(unittest.TestCase):
         self.assertEqual(result.state, TIMEOUT)
         self.assertEqual(result.stdout, b"started\n")
         self.assertLess(result.dtime, 5)
-        self.assertEqual(group_members(pid), [])
-        self.assertEqual([p for p in members if alive(p)], [])
+        left = yield survivors(pid, members)
+        self.assertEqual(left, [])
 
     @defer.inlineCallbacks
     def test_kill(self):
@@ -518,6 +534,26 @@ class LocalRunnerTests(unittest.TestCase):
         self.assertEqual(result.stdout, b"bg\n")
         self.assertLess(result.dtime, 3)
         self.assertIn("kept its output open", result.messages[0])
+
+    @defer.inlineCallbacks
+    def test_reactor_stall(self):
+        """
+        A reactor turn that outlasts a job's timeout (here a sleep in the
+        reactor thread) does not turn an exit that came in time into a
+        TIMEOUT, though the timer runs before SIGCHLD is seen; and no output
+        is lost.  (The drain side of stalls: L{KillSequenceTests}.)
+        """
+        self.runner.drain_grace = 0.1
+        ds = [self.start("echo", "job %d" % i, job_id=i) for i in range(20)]
+        ds.append(self.start("sh", "-c", "echo in time", job_id=20, timeout=0.2))
+        time.sleep(0.6)
+        results = yield defer.gatherResults(ds)
+        self.assertEqual(
+            [r.stdout for r in results],
+            [b"job %d\n" % i for i in range(20)] + [b"in time\n"],
+        )
+        self.assertEqual([r.state for r in results], [EXIT] * 21)
+        self.assertEqual([r.messages for r in results], [[]] * 21)
 
     @defer.inlineCallbacks
     def test_stop_now(self):
@@ -580,6 +616,24 @@ class LocalRunnerTests(unittest.TestCase):
         self.assertEqual(self.runner.running(), 0)
 
 
+class _FakeReader:
+    """A pipe reader of L{_FakeTransport}: a real non-blocking pipe."""
+
+    def __init__(self) -> None:
+        self.r, self.w = os.pipe()
+        os.set_blocking(self.r, False)
+
+    def fileno(self) -> int:
+        return self.r
+
+    def close(self) -> None:
+        for fd in (self.r, self.w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 class _FakeTransport:
     """What C{spawnProcess} returns in L{FakeProcessReactor}."""
 
@@ -587,6 +641,7 @@ class _FakeTransport:
         self.pid = pid
         self.signals: list[int] = []
         self.closed: list[int] = []
+        self.pipes = {1: _FakeReader(), 2: _FakeReader()}
 
     def signalProcess(self, sig) -> None:
         self.signals.append(sig)
@@ -596,6 +651,10 @@ class _FakeTransport:
 
     def closeStderr(self) -> None:
         self.closed.append(2)
+
+    def release(self) -> None:
+        for reader in self.pipes.values():
+            reader.close()
 
 
 class FakeProcessReactor(MemoryReactorClock):
@@ -608,12 +667,24 @@ class FakeProcessReactor(MemoryReactorClock):
         super().__init__()
         self.error = error
         self.spawned: list[tuple] = []
+        self.transports: list[_FakeTransport] = []
 
-    def spawnProcess(self, proto, executable, args=(), env=None, path=None,
-                     uid=None, gid=None, usePTY=0, childFDs=None):
+    def spawnProcess(
+        self,
+        proto,
+        executable,
+        args=(),
+        env=None,
+        path=None,
+        uid=None,
+        gid=None,
+        usePTY=0,
+        childFDs=None,
+    ):
         if self.error is not None:
             raise self.error
         transport = _FakeTransport(4242 + len(self.spawned))
+        self.transports.append(transport)
         self.spawned.append((proto, executable, list(args), env, path, childFDs))
         proto.makeConnection(transport)
         return transport
@@ -628,12 +699,12 @@ class KillSequenceTests(unittest.TestCase):
     def setUp(self) -> None:
         self.reactor = FakeProcessReactor()
         self.sent: list[tuple[int, int]] = []
-        self.runner = LocalRunner(
-            self.reactor, kill_grace=5.0, drain_grace=1.0, killpg=self.killpg
-        )
+        self.runner = LocalRunner(self.reactor, kill_grace=5.0, drain_grace=1.0, killpg=self.killpg)
         self.results: list[JobResult] = []
 
     def tearDown(self) -> None:
+        for transport in self.reactor.transports:
+            transport.release()
         self.assertEqual(self.reactor.getDelayedCalls(), [])
 
     def killpg(self, pgid: int, sig: int) -> None:
@@ -722,29 +793,52 @@ class KillSequenceTests(unittest.TestCase):
         self.reactor.advance(1)
         reason = Failure(ProcessTerminated(signal=signal.SIGTERM))
         proto.processExited(reason)
-        self.assertEqual(
-            self.sent, [(4242, signal.SIGTERM), (4242, signal.SIGKILL)]
-        )
+        self.assertEqual(self.sent, [(4242, signal.SIGTERM), (4242, signal.SIGKILL)])
         proto.processEnded(reason)
         self.assertEqual(self.results[0].state, KILLED)
 
     def test_drain_grace(self):
         """
-        If the pipes stay open after the job exits, they are closed
-        C{drain_grace} seconds later.
+        If the pipes stay open after the job exits, what they hold is read
+        and they are closed C{drain_grace} seconds later, with a message.
         """
         proto, transport = self.start()
+        os.write(transport.pipes[1].w, b"unread\n")
         proto.processExited(Failure(ProcessDone(0)))
-        self.reactor.advance(1.0)
+        self.reactor.advance(0.9)
+        self.assertEqual(transport.closed, [])
+        self.reactor.advance(0.1)
         self.assertEqual(transport.closed, [1, 2])
         proto.processEnded(Failure(ProcessDone(0)))
-        self.assertEqual(self.results[0].state, EXIT)
-        self.assertEqual(len(self.results[0].messages), 1)
+        [result] = self.results
+        self.assertEqual((result.state, result.stdout), (EXIT, b"unread\n"))
+        self.assertEqual(len(result.messages), 1)
+        self.assertIn("kept its output open", result.messages[0])
+
+    def test_drain_reads_to_eof(self):
+        """
+        Pipes the reactor had no turn to read when the drain grace expired
+        (timers run before I/O) are read to their end: nothing is lost and
+        there is no message.
+        """
+        proto, transport = self.start()
+        os.write(transport.pipes[1].w, b"out\n" * 10000)
+        os.write(transport.pipes[2].w, b"err\n")
+        os.close(transport.pipes[1].w)
+        os.close(transport.pipes[2].w)
+        proto.processExited(Failure(ProcessDone(0)))
+        self.reactor.advance(1.0)
+        proto.processEnded(Failure(ProcessDone(0)))
+        [result] = self.results
+        self.assertEqual(result.stdout, b"out\n" * 10000)
+        self.assertEqual(result.stderr, b"err\n")
+        self.assertEqual(result.messages, [])
 
     def test_no_group_falls_back_to_pid(self):
         """
         If the group does not exist (yet), the job's own process is signalled.
         """
+
         def nogroup(pgid, sig):
             raise ProcessLookupError(errno.ESRCH, "No such process")
 
@@ -773,9 +867,7 @@ class KillSequenceTests(unittest.TestCase):
         [result] = self.results
         self.assertEqual(result.state, SPAWNFAIL)
         self.assertEqual(result.exit_status, 126)
-        self.assertEqual(
-            result.stderr, b"pantasks: cannot run 'sleep': Too many open files\n"
-        )
+        self.assertEqual(result.stderr, b"pantasks: cannot run 'sleep': Too many open files\n")
         with open(err, "rb") as f:
             self.assertEqual(f.read(), result.stderr)
         self.assertEqual(self.runner.running(), 0)
@@ -859,9 +951,7 @@ class ResolveCommandTests(unittest.SynchronousTestCase):
         os.mkdir(os.path.join(self.tmp, "dir"))
 
     def test_in_path(self):
-        self.assertEqual(
-            resolve_command("prog", "/nonexistent:" + self.tmp), (self.exe, 0)
-        )
+        self.assertEqual(resolve_command("prog", "/nonexistent:" + self.tmp), (self.exe, 0))
 
     def test_not_found(self):
         self.assertEqual(resolve_command("prog", "/nonexistent"), (None, errno.ENOENT))

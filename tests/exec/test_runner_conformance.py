@@ -197,7 +197,9 @@ class LocalRunnerConformanceTests(RunnerConformanceMixin, unittest.TestCase):
 
     def run_quick(self, job_id, status, out):
         return self.runner.start(
-            JobSpec(job_id, ["sh", "-c", 'printf %s "$1"; exit $2', "sh", out.decode(), str(status)])
+            JobSpec(
+                job_id, ["sh", "-c", 'printf %s "$1"; exit $2', "sh", out.decode(), str(status)]
+            )
         )
 
 
@@ -222,8 +224,10 @@ class FakeRunnerConformanceTests(RunnerConformanceMixin, unittest.TestCase):
         return d
 
     def settle(self, d):
-        self.clock.advance(0)
-        self.clock.advance(100)
+        # Run every delayed call, each at its own time.
+        while self.clock.getDelayedCalls():
+            due = min(call.getTime() for call in self.clock.getDelayedCalls())
+            self.clock.advance(max(0.0, due - self.clock.seconds()))
         return d
 
 
@@ -251,7 +255,9 @@ class FakeRunnerTests(unittest.SynchronousTestCase):
         self.runner.output(1, stdout=b"a")
         self.runner.finish(1, 0, stdout=b"b\n", stderr=b"warn\n")
         [r] = self.results
-        self.assertEqual((r.state, r.exit_status, r.stdout, r.stderr), (EXIT, 0, b"ab\n", b"warn\n"))
+        self.assertEqual(
+            (r.state, r.exit_status, r.stdout, r.stderr), (EXIT, 0, b"ab\n", b"warn\n")
+        )
         self.assertEqual((r.started, r.ended, r.dtime), (10, 12.5, 2.5))
         self.assertFalse(self.runner.is_running(1))
         self.assertEqual([s.job_id for s in self.runner.started], [1])
