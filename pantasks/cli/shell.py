@@ -35,8 +35,14 @@ configuration error; N after 'exit N'.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"pantasks: {message} (try pantasks --help)\n")
+        sys.exit(2)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="pantasks", add_help=False, usage=USAGE)
+    p = _Parser(prog="pantasks", add_help=False)
     p.add_argument("-c", dest="config")
     p.add_argument("-D", dest="defines", nargs=2, action="append", default=[])
     p.add_argument("--load", action="append", default=[])
@@ -71,21 +77,18 @@ class Shell:
         self.reactor.callLater(0, self.stop_reactor)
 
     def stop_reactor(self) -> None:
-        """Leave: kill the jobs still running (their whole process trees),
-        then stop the reactor, so quitting leaves nothing behind."""
-        if getattr(self, "_stopping", False):
-            return
-        self._stopping = True
+        if self.reactor.running and not getattr(self, "_stopping", False):
+            self._stopping = True
+            self.reactor.stop()
+
+    def kill_jobs(self) -> Any:
+        """Before the reactor stops (quit, end of script, Control-C,
+        SIGTERM): kill the jobs still running, whole process trees, so
+        leaving the shell leaves nothing behind."""
         sched = getattr(self.interp, "scheduler", None)
         if sched is not None and sched.jobs:
-            d = sched.shutdown(now=True)
-            d.addBoth(lambda _: self._stop_now())
-        else:
-            self._stop_now()
-
-    def _stop_now(self) -> None:
-        if self.reactor.running:
-            self.reactor.stop()
+            return sched.shutdown(now=True)
+        return None
 
     # -- the prompt thread ------------------------------------------------
     def _read(self, prompt: str) -> Optional[str]:
@@ -249,6 +252,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         d.addErrback(lambda f: (sys.stderr.write(f"pantasks: {f.getErrorMessage()}\n"),
                                 shell.quit(None, 1)))
 
+    reactor.addSystemEventTrigger("before", "shutdown", shell.kill_jobs)
     reactor.callWhenRunning(startup)
     reactor.run()
     sys.stdout.flush()

@@ -205,3 +205,25 @@ echo done
     assert r.returncode == 0, r.stderr
     assert r.stdout == "done\n"
     assert (tmp_path / "task.log").read_text() == "from-the-job\n"
+
+
+def test_control_c_kills_running_jobs(tmp_path) -> None:
+    argv = pantasks_argv()
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=env_for(str(tmp_path)),
+                          encoding="utf-8", timeout=30)
+    child.expect_exact(PROMPT)
+    child.sendline("job sleep 47")
+    child.expect_exact(PROMPT)
+    time.sleep(0.5)
+    assert subprocess.run(["pgrep", "-f", "^sleep 47$"], capture_output=True).returncode == 0
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    out = subprocess.run(["pgrep", "-f", "^sleep 47$"], capture_output=True, text=True)
+    assert out.stdout == ""
+
+
+def test_bad_option_is_one_line(tmp_path) -> None:
+    r = subprocess.run(pantasks_argv() + ["--bogus"], capture_output=True, text=True,
+                       timeout=60, env=env_for(str(tmp_path)))
+    assert r.returncode == 2
+    assert r.stderr == "pantasks: unrecognized arguments: --bogus (try pantasks --help)\n"
