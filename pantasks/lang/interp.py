@@ -9,6 +9,13 @@ C{{expr}} substitution and backslash removal, word splitting, command
 lookup by exact name or unique prefix, then the call.  Lists of lines
 (files, macro and loop bodies) stop at the first failure (C{auto_break},
 always on in pantasks) or when a loop flag is raised.
+
+Loops run the same lines many times, so each distinct line is prepared
+once: its C{;} pieces, and for an assignment such as
+C{$n = $n + $i % 7} a compiled plan that reads the variables and
+computes the result without rebuilding and re-parsing the text.  A plan
+is used only when its result is certain to equal the general path's;
+anything unusual takes the general path.
 """
 
 from __future__ import annotations
@@ -19,26 +26,33 @@ import re
 import sys
 from dataclasses import dataclass
 from types import GeneratorType
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from pantasks.lang import expr as _expr
-from pantasks.lang.context import Context, Origin, OutputSink
+from pantasks.lang.context import Context, Frame, OutputSink
 from pantasks.lang.driver import drive
 from pantasks.lang.errors import ExprError, RecursionTooDeep, ScriptError
 from pantasks.lang.expand import expand
 from pantasks.lang.registry import LANGUAGE, Command, CommandTable
 from pantasks.lang.source import Cursor, Line, is_end, read_script
-from pantasks.lang.words import split_pieces, split_words
+from pantasks.lang.words import WHITESPACE, split_pieces, split_words
 
 log = Logger()
 
+#: What running a line gives: a status, or a generator to drive.
 Result = Union[int, GeneratorType]
 
 #: Deepest macro nesting before C{macro recursion too deep}.
 MAX_MACRO_DEPTH = 100
+
+#: Longest command name or line quoted in an error message.
+MAX_QUOTE = 80
+
+#: How many prepared lines and plans are kept (scripts are far smaller).
+CACHE_MAX = 20000
 
 
 @dataclass
@@ -51,9 +65,11 @@ class Macro:
 
 
 def format_number(value: float) -> str:
-    """C's C{%.12g}, used by C{++}, C{+=} and friends."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
+    """C's C{%.12g}, used by C{++}, C{+=} and friends.
+
+    @param value: the number.
+    @return: its text, integral values without a decimal point.
+    """
     if math.isnan(value):
         return "nan"
     if math.isinf(value):
@@ -62,22 +78,29 @@ def format_number(value: float) -> str:
 
 
 def atof(text: Optional[str]) -> float:
-    """C's C{atof}: the longest numeric prefix, 0 when there is none."""
+    """C's C{atof}: the longest numeric prefix, 0 when there is none.
+
+    @param text: any text, or None (read as 0).
+    """
     if not text:
         return 0.0
     try:
-        return float(text)
+        return float(text) if text.strip(WHITESPACE) == text else _expr._atof(text)
     except ValueError:
-        pass
-    s = text.strip()
-    best = 0.0
-    for end in range(len(s), 0, -1):
-        try:
-            best = float(s[:end])
-            break
-        except ValueError:
-            continue
-    return best
+        return _expr._atof(text)
+
+
+def quote(text: str) -> str:
+    """C{text} made safe to show in a one-line error message: control
+    characters escaped, long text cut.
+
+    @param text: a command name or line, as the user wrote it.
+    """
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "\\x%02x" % (ord(c) & 0xFF) for c in text)
+    if len(text) > MAX_QUOTE:
+        text = text[: MAX_QUOTE - 3] + "..."
+    return text
 
 
 class Interpreter:
@@ -85,8 +108,17 @@ class Interpreter:
 
     @ivar reactor: provides C{callLater} and C{spawnProcess}; only commands
         that wait use it.
+    @ivar commands: built-in commands by name (first registration wins).
+    @ivar macros: user macros by name.
+    @ivar variables: the global variables (all values are text).
+    @ivar statics: values of C{local -static} variables, kept between
+        executions.
+    @ivar queues: global queues by name.
+    @ivar books: the book store.
     @ivar auto_break: a failing command stops its list (pantasks default).
-    @ivar quit_handler: called with the exit code by C{quit}/C{exit}.
+    @ivar verbose: C{opihi verbose} mode: C{off}, C{on} or C{error}.
+    @ivar quit_handler: called with (context, exit code) by C{quit}/C{exit}.
+    @ivar max_macro_depth: deepest macro nesting allowed.
     """
 
     def __init__(
@@ -113,16 +145,17 @@ class Interpreter:
         self.auto_break = True
         self.verbose = "off"
         self.quit_handler: Any = None
+        self.max_macro_depth = MAX_MACRO_DEPTH
         self.log_sink = log_sink or OutputSink()
         self._prefix_cache: dict[str, Any] = {}
         self._names: Optional[list[str]] = None
-        self._piece_cache: dict[str, Any] = {}
+        self._runners: dict[str, Callable[[Context], Result]] = {}
         self._plans: dict[str, Any] = {}
         #: Commands given their line unexpanded: name -> f(ctx, rest_of_line)
         #: (the client's C{server ...} forwards text the server expands).
         self.raw_commands: dict[str, Any] = {}
-        #: Called as f(ctx, argv) for an unknown command instead of the
-        #: C{Command not found.} error (the client forwards it to the server).
+        #: Called as f(ctx, argv) for an unknown or ambiguous command instead
+        #: of the error (the client forwards such lines to the server).
         self.fallback: Any = None
         self._startup_variables()
 
@@ -131,8 +164,8 @@ class Interpreter:
         v = self.variables
         v["HOME"] = os.environ.get("HOME", "/")
         v["PID"] = str(os.getpid())
-        v["M_PI"] = repr(math.pi)
-        v["M_E"] = repr(math.e)
+        v["M_PI"] = "%.12g" % math.pi
+        v["M_E"] = "%.12g" % math.e
         v["M_c"] = "299792458"
         v["M_c_cgs"] = "29979245800"
         v["M_h"] = "6.62607015e-34"
@@ -147,7 +180,10 @@ class Interpreter:
         v["MODULES:n"] = "1"
 
     def new_context(self, sink: Optional[OutputSink] = None) -> Context:
-        """A fresh execution context writing to C{sink} (default: the log)."""
+        """A fresh execution context writing to C{sink} (default: the log).
+
+        @param sink: where the execution's output goes.
+        """
         return Context(self, sink or self.log_sink)
 
     # -- command lookup ---------------------------------------------------
@@ -158,12 +194,14 @@ class Interpreter:
         return self._names
 
     def macros_changed(self) -> None:
+        """Forget cached name lookups (a macro was defined or deleted)."""
         self._prefix_cache.clear()
         self._names = None
 
     def resolve(self, name: str) -> Any:
         """The command or macro C{name} names, exactly or by unique prefix.
 
+        @param name: the first word of a command line.
         @return: a L{Command}, a L{Macro}, or None when nothing matches.
         @raise ScriptError: the prefix is ambiguous.
         """
@@ -176,67 +214,144 @@ class Interpreter:
         hit = self._prefix_cache.get(name)
         if hit is not None:
             return hit
+        if not name:
+            return None
         matches = [n for n in self.names() if n.startswith(name)]
         if not matches:
             return None
         if len(matches) > 1:
-            raise ScriptError(f"ambiguous command: {name} ( {' '.join(matches)} )")
+            shown = " ".join(matches[:10])
+            raise ScriptError(f"ambiguous command: {quote(name)} ( {shown} )")
         found = self.commands.get(matches[0]) or self.macros.get(matches[0])
         self._prefix_cache[name] = found
         return found
 
     # -- execution entry points --------------------------------------------
     def execute(self, ctx: Context, lines: list[Line]) -> Deferred:
-        """Run C{lines} as a top-level list; the Deferred fires with 1 or 0."""
+        """Run C{lines} as a top-level list.
+
+        @param ctx: the execution context.
+        @param lines: (text, origin) pairs.
+        @return: a Deferred firing with 1 (success) or 0 (failure); it
+            never fails.
+        """
         return drive(self._top(ctx, lines))
 
     def execute_text(self, ctx: Context, text: str, filename: Optional[str] = None) -> Deferred:
-        """Run script text (one or more lines) as a top-level list."""
+        """Run script text (one or more lines) as a top-level list.
+
+        @param ctx: the execution context.
+        @param text: the script text, split into lines as C{input} does.
+        @param filename: named in error messages (None: none).
+        @return: as L{execute}.
+        """
         return self.execute(ctx, read_script(text, filename))
 
     def _top(self, ctx: Context, lines: list[Line]) -> Any:
         try:
             status = yield from self.run_list(ctx, Cursor(lines))
+        except Exception as e:  # a bug: one line for the user, details in the log
+            log.failure("internal error")
+            ctx.error(f"internal error: {e.__class__.__name__}: {e}")
+            status = 0
         finally:
             ctx.loop_break = ctx.loop_next = ctx.loop_last = False
         return status
 
     def run_list(self, ctx: Context, cursor: Cursor) -> Any:
-        """Run every line of C{cursor}; stop on failure or a loop flag."""
-        saved = getattr(ctx, "cursor", None)
+        """Run every line of C{cursor}; stop on failure or a loop flag.
+
+        A generator: drive it with C{yield from}.
+
+        @return: 0 when the list was broken off (a failure under
+            C{auto_break}, or C{break}), else 1.
+        """
+        saved = ctx.cursor
         ctx.cursor = cursor
-        status = 1
+        ok = 1
+        runners = self._runners
         try:
             while True:
                 item = cursor.next()
                 if item is None:
                     break
+                line = item[0]
                 ctx.origin = item[1]
-                r = self.run_line(ctx, item[0])
+                run = runners.get(line)
+                if run is None:
+                    run = self.runner(line)
+                r = run(ctx)
                 if r.__class__ is not int:
                     r = yield from r
-                status = 1 if r > 0 else 0
-                if ctx.loop_break or ctx.loop_next or ctx.loop_last:
+                if r <= 0 and self.auto_break:
+                    ok = 0
                     break
-                if not status and self.auto_break:
+                if ctx.loop_break or ctx.loop_next or ctx.loop_last:
+                    if ctx.loop_break:
+                        ok = 0
                     break
         finally:
             ctx.cursor = saved
-        return status
+        return ok
 
     def run_line(self, ctx: Context, line: str) -> Result:
-        """Run one raw line: its C{;} pieces in order."""
-        pieces = self._piece_cache.get(line)
-        if pieces is None:
-            pieces = split_pieces(line)
-            if len(self._piece_cache) > 20000:
-                self._piece_cache.clear()
-            self._piece_cache[line] = pieces
-        if len(pieces) == 1:
-            return self.run_piece(ctx, pieces[0], line)
+        """Run one raw line: its C{;} pieces in order.
+
+        @return: the status of the last piece run, or a generator to drive
+            (with C{yield from}) that returns it.
+        """
+        run = self._runners.get(line)
+        if run is None:
+            run = self.runner(line)
+        return run(ctx)
+
+    def runner(self, line: str) -> Callable[[Context], Result]:
+        """A function running C{line} in a context, prepared once per line.
+
+        @param line: one raw (stripped) script line.
+        @return: C{f(ctx)} giving what L{run_line} gives.
+        """
+        run = self._runners.get(line)
+        if run is not None:
+            return run
+        pieces = split_pieces(line)
         if not pieces:
-            return 1
-        return self._run_pieces(ctx, pieces, line)
+            def run(ctx: Context) -> Result:
+                return 1
+        elif len(pieces) > 1:
+            def run(ctx: Context) -> Result:
+                return self._run_pieces(ctx, pieces, line)
+        else:
+            piece = pieces[0]
+            plan = self._plan(piece)
+            if plan is None:
+                def run(ctx: Context) -> Result:
+                    return self.run_piece(ctx, piece, line)
+            else:
+                variables = self.variables
+
+                def run(ctx: Context) -> Result:
+                    if self.verbose == "off" and plan(ctx):
+                        variables["STATUS"] = "1"
+                        return 1
+                    return self.run_piece(ctx, piece, line)
+        if len(self._runners) >= CACHE_MAX:
+            self._runners.clear()
+        self._runners[line] = run
+        return run
+
+    def plan_for(self, line: str) -> Optional[Callable[[Context], bool]]:
+        """The fast plan of a one-piece assignment line, or None.
+
+        Loops call it directly: C{plan(ctx)} assigns and returns True, or
+        returns False (nothing done) when L{run_line} must run the line.
+        The caller must set C{STATUS} to C{1} after a True and use plans
+        only while C{verbose} is C{off}.
+        """
+        pieces = split_pieces(line)
+        if len(pieces) != 1:
+            return None
+        return self._plan(pieces[0])
 
     def _run_pieces(self, ctx: Context, pieces: list[str], raw: str) -> Any:
         status = 1
@@ -244,29 +359,30 @@ class Interpreter:
             r = self.run_piece(ctx, piece, raw)
             if r.__class__ is not int:
                 r = yield from r
-            status = 1 if r > 0 else 0
-            if ctx.loop_break or ctx.loop_next or ctx.loop_last:
+            status = r
+            if r <= 0 and self.auto_break:
                 break
-            if not status and self.auto_break:
+            if ctx.loop_break or ctx.loop_next or ctx.loop_last:
                 break
         return status
 
     def run_piece(self, ctx: Context, piece: str, raw: str = "") -> Result:
-        """Run one command; returns a status or a generator to drive."""
-        plan = self._plans.get(piece)
-        if plan is None:
-            plan = self._plans[piece] = _make_plan(piece)
-            if len(self._plans) > 20000:
-                self._plans.clear()
-        if plan is not _SLOW and self.verbose == "off":
-            done = _run_fast_assign(ctx, plan)
-            if done:
+        """Run one command (no C{;} left in it).
+
+        @param piece: the stripped command text.
+        @param raw: the whole line it came from (for C{opihi verbose}).
+        @return: a status (1 ok, 0 failed, -1 unknown command) or a
+            generator to drive that returns one.
+        """
+        if self.verbose == "off":
+            plan = self._plans.get(piece)
+            if plan is None:
+                plan = self._plan(piece)
+            if plan and plan(ctx):
                 self.variables["STATUS"] = "1"
                 return 1
         try:
-            if self.verbose == "on":
-                ctx.err(f"opihi: {piece}\n")
-            if piece[0] == "!" and piece[1:2] not in ("", " "):
+            if piece[0] == "!":
                 piece = "! " + piece[1:]
             if self.raw_commands:
                 head, _sep, rest = piece.partition(" ")
@@ -276,8 +392,10 @@ class Interpreter:
                     if r.__class__ is not int:
                         return self._guard(ctx, r, raw or piece)
                     return self._finish(ctx, r, raw or piece)
-            if not _is_while(piece):
+            if "$" in piece and not _is_while(piece):
                 piece = expand(ctx, piece)
+            if self.verbose == "on":
+                ctx.err(f"opihi: {piece}\n")
             if piece[:1] == "$":
                 r = self.assign(ctx, piece)
             else:
@@ -287,31 +405,39 @@ class Interpreter:
                     piece = remove_backslashes(piece)
                 argv = split_words(piece)
                 if not argv:
+                    self.variables["STATUS"] = "1"
                     return 1
                 r = self.call(ctx, argv)
         except ScriptError as e:
             ctx.error(str(e))
-            r = 0
+            return self._escape(ctx, raw or piece)
         except RecursionError:
             ctx.error("expression or call nesting too deep")
-            r = 0
+            return self._escape(ctx, raw or piece)
         except Exception as e:  # a bug: one line for the user, details in the log
             log.failure("internal error running {piece!r}", piece=piece)
             ctx.error(f"internal error: {e.__class__.__name__}: {e}")
-            r = 0
+            return self._escape(ctx, raw or piece)
         if r.__class__ is not int:
+            if r.__class__ is bool or r is None:
+                return self._finish(ctx, int(bool(r)), raw or piece)
             return self._guard(ctx, r, raw or piece)
         return self._finish(ctx, r, raw or piece)
 
+    def _escape(self, ctx: Context, raw: str) -> int:
+        """A line that failed before or inside its command: STATUS 0."""
+        self.variables["STATUS"] = "0"
+        if self.verbose != "off":
+            ctx.err(f"error on line: {raw}\n")
+        return 0
+
     def _finish(self, ctx: Context, r: int, raw: str) -> int:
-        if r is True or r is False:
-            r = int(r)
-        self.variables["STATUS"] = str(r)
-        if r <= 0:
+        self.variables["STATUS"] = "1" if r == 1 else str(r)
+        if r == 0:
             msg = ctx.get_var("ERRORMSG")
             if msg:
                 ctx.err(msg + "\n")
-            if self.verbose in ("on", "error"):
+            if self.verbose != "off":
                 ctx.err(f"error on line: {raw}\n")
         return r
 
@@ -320,40 +446,53 @@ class Interpreter:
             r = yield from gen
         except ScriptError as e:
             ctx.error(str(e))
-            r = 0
+            return self._escape(ctx, raw)
         except RecursionError:
             ctx.error("expression or call nesting too deep")
-            r = 0
+            return self._escape(ctx, raw)
         except Exception as e:
             log.failure("internal error running {raw!r}", raw=raw)
             ctx.error(f"internal error: {e.__class__.__name__}: {e}")
-            r = 0
+            return self._escape(ctx, raw)
         if r is None:
             r = 0
         return self._finish(ctx, int(r), raw)
 
     def call(self, ctx: Context, argv: list[str]) -> Result:
-        """Look up C{argv[0]} and run it with C{argv}."""
-        target = self.resolve(argv[0])
+        """Look up C{argv[0]} and run it with C{argv}.
+
+        @return: the command's status (-1: no such command) or a generator.
+        @raise ScriptError: the command failed with a message.
+        """
+        try:
+            target = self.resolve(argv[0])
+        except ScriptError:
+            if self.fallback is None:
+                raise
+            return self.fallback(ctx, argv)
         if target is None:
             if self.fallback is not None:
                 return self.fallback(ctx, argv)
-            ctx.err(f"{argv[0]}: Command not found.\n")
+            ctx.error(f"{quote(argv[0])}: Command not found.")
             return -1
-        if target.__class__ is Macro:
-            argv[0] = target.name
-            return self.call_macro(ctx, target, argv)
         argv[0] = target.name
+        if target.__class__ is Macro:
+            return self.call_macro(ctx, target, argv)
         r = target.func(ctx, argv)
         if r is None:
             return 0
         return r
 
     def call_macro(self, ctx: Context, macro: Macro, argv: list[str]) -> Any:
-        from pantasks.lang.context import Frame
+        """Run C{macro} with arguments C{argv} (C{argv[0]} is its name).
 
-        if len(ctx.frames) >= MAX_MACRO_DEPTH:
-            raise RecursionTooDeep(f"macro recursion too deep ({macro.name})")
+        A generator: drive it with C{yield from}.
+        @raise RecursionTooDeep: macros are nested too deep.
+        """
+        if len(ctx.frames) >= self.max_macro_depth:
+            raise RecursionTooDeep(
+                f"macro recursion too deep ({macro.name} called at depth "
+                f"{self.max_macro_depth})")
         ctx.frames.append(Frame(macro.name, argv))
         saved_origin = ctx.origin
         try:
@@ -361,50 +500,55 @@ class Interpreter:
         finally:
             ctx.frames.pop()
             ctx.origin = saved_origin
+        # next/last/return end the macro normally; break goes on up.
         ctx.loop_next = ctx.loop_last = False
         return status
 
     # -- assignment --------------------------------------------------------
     def assign(self, ctx: Context, line: str) -> Result:
-        """C{$X = rhs}, C{$X ++}, C{$X --}, C{$X += e}, C{$X -= e}."""
+        """C{$X = rhs}, C{$X ++}, C{$X --}, C{$X += e}, C{$X -= e}.
+
+        @param line: the expanded piece, starting with C{$}.
+        @raise ScriptError: C{syntax error}.
+        """
+        if "\\" in line:
+            line = remove_backslashes(line)
         j = 1
         n = len(line)
-        while j < n and (line[j].isalnum() or line[j] in "_:"):
+        while j < n and (line[j].isalnum() or line[j] in "_:") and line[j].isascii():
             j += 1
         name = line[1:j]
-        rest = line[j:].lstrip(" \t")
+        rest = line[j:].lstrip(WHITESPACE)
         if not name:
             raise ScriptError("syntax error")
-        if rest.startswith("++") or rest.startswith("--"):
-            if rest[2:].strip():
-                raise ScriptError("syntax error")
+        if rest == "++" or rest == "--":
             delta = 1.0 if rest[0] == "+" else -1.0
             ctx.set_var(name, format_number(atof(ctx.get_var(name)) + delta))
             return 1
-        if rest.startswith("+=") or rest.startswith("-="):
-            text = _prepare_rhs(rest[2:])
+        if rest[:2] in ("+=", "-="):
+            text = rest[2:]
             try:
-                value = float(_expr.evaluate(text))
-            except (ExprError, ValueError):
-                raise ScriptError("syntax error") from None
+                value = atof(_expr.evaluate(text)) if text else None
+            except ExprError as e:
+                raise ScriptError(f"syntax error ({e})") from None
+            if value is None:
+                raise ScriptError("syntax error")
             old = atof(ctx.get_var(name))
             ctx.set_var(name, format_number(old + value if rest[0] == "+" else old - value))
             return 1
-        if not rest.startswith("="):
+        if rest[:1] != "=":
             raise ScriptError("syntax error")
-        rhs = rest[1:].lstrip(" \t")
-        if rhs.startswith("`"):
-            end = rhs.find("`", 1)
-            if end < 0 or rhs[end + 1 :].strip():
+        rhs = rest[1:].lstrip(WHITESPACE)
+        if rhs[:1] == "`":
+            if len(rhs) < 2 or rhs[-1] != "`":
                 raise ScriptError("syntax error")
-            return self._assign_backtick(ctx, name, rhs[1:end])
-        if "\\" in rhs:
-            rhs = remove_backslashes(rhs)
+            return self._assign_backtick(ctx, name, rhs[1:-1])
         if rhs:
             try:
                 rhs = _expr.evaluate(rhs)
-            except ExprError:
-                pass
+            except ExprError as e:
+                if str(e) == _expr.MSG_DIV0:
+                    raise ScriptError(f"division by zero in: {quote(rhs)}") from None
         ctx.set_var(name, rhs)
         return 1
 
@@ -414,10 +558,22 @@ class Interpreter:
         if text.endswith("\n"):
             text = text[:-1]
         ctx.set_var(name, text.replace("\n", " "))
-        self.variables["EXECSTATUS"] = str(code * 256 if code >= 0 else -code)
-        if code:
-            ctx.err(f"warning: exit status of command {code * 256}\n")
+        status = code * 256 if code >= 0 else -code
+        self.variables["EXECSTATUS"] = str(status)
+        if status:
+            ctx.err(f"warning: exit status of command {status}\n")
         return 1
+
+    # -- fast plans --------------------------------------------------------
+    def _plan(self, piece: str) -> Any:
+        """The fast plan for C{piece}, or None (cached either way)."""
+        plan = self._plans.get(piece)
+        if plan is None:
+            plan = _make_plan(piece, self.variables)
+            if len(self._plans) >= CACHE_MAX:
+                self._plans.clear()
+            self._plans[piece] = plan
+        return plan or None
 
     # -- services for commands ---------------------------------------------
     def _need_reactor(self) -> Any:
@@ -426,14 +582,21 @@ class Interpreter:
         return self.reactor
 
     def shell_capture(self, command: str) -> Deferred:
-        """Run C{/bin/sh -c command}; fire with (exit code, stdout text)."""
+        """Run C{/bin/sh -c command}.
+
+        @return: a Deferred firing with (exit code, stdout text); the code
+            is the negative signal number when the command was killed.
+        """
         from pantasks.lang.process import capture
 
         return capture(self._need_reactor(), command)
 
     def shell_run(self, ctx: Context, command: str, timeout: Optional[float] = None) -> Deferred:
-        """Run C{$SHELL -c command}, its output going to C{ctx}; fire with
-        the exit code (negative signal number when killed)."""
+        """Run C{$SHELL -c command}, its output going to C{ctx}.
+
+        @return: a Deferred firing with the exit code (negative signal
+            number when killed, None after C{timeout} seconds).
+        """
         from pantasks.lang.process import run_to_sink
 
         return run_to_sink(self._need_reactor(), command, ctx, timeout)
@@ -445,25 +608,46 @@ class Interpreter:
         return deferLater(self._need_reactor(), max(0.0, seconds), lambda: None)
 
     def read_list_block(self, ctx: Context, argv: list[str]) -> int:
-        """C{list NAME} followed by lines and C{end}: raw lines become items."""
+        """C{list NAME} followed by lines and C{end}: raw lines become items.
+
+        The body does not nest: its first C{end...} line closes it.  Lines
+        starting with C{#} are comments.
+
+        @param argv: C{["list", NAME]}.
+        @return: 1, or 0 when the C{end} is missing (the items read are
+            kept, as in the original).
+        """
         if len(argv) != 2:
             raise ScriptError("USAGE: list NAME (then one item per line, then end)")
         items = []
-        cursor = getattr(ctx, "cursor", None)
+        cursor = ctx.cursor
+        start = ctx.origin
+        closed = False
         while cursor is not None:
             item = cursor.next()
             if item is None:
                 break
             line = item[0]
             if is_end(line):
+                closed = True
                 break
             if line and line[0] != "#":
                 items.append(line)
         ctx.set_list(argv[1], items)
+        if not closed:
+            ctx.origin = start
+            raise ScriptError(f"missing 'END' in list {argv[1]}")
         return 1
 
     def load_file(self, ctx: Context, path: str) -> Any:
-        """Read C{path} and run it as a list (C{input}, C{module})."""
+        """Read C{path} and run it as a list (C{input}, C{module}).
+
+        A generator: drive it with C{yield from}.  Bytes that are not
+        UTF-8 become U+FFFD; a top-level C{break} ends the file (and, as
+        in the original, the file's status is then failure).
+
+        @raise ScriptError: the file cannot be read.
+        """
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -479,118 +663,273 @@ class Interpreter:
             status = yield from self.run_list(ctx, Cursor(lines))
         finally:
             ctx.origin = saved
-        # A top-level break ends the file, not the caller.
         ctx.loop_break = ctx.loop_next = ctx.loop_last = False
         return status
 
 
-_SLOW = object()
+# -- fast plans for assignments ------------------------------------------------
+
 _VAR_RE = re.compile(r"\$([A-Za-z0-9_:]+)")
-_ASSIGN_RE = re.compile(r"^\$([A-Za-z0-9_:]+)[ \t]*=[ \t]*(.*)$")
+_ASSIGN_RE = re.compile(r"^\$([A-Za-z0-9_:]+)[ \t]*=[ \t]*(.*)$", re.S)
+_CANON_INT = re.compile(r"(?:0|[1-9][0-9]{0,9})\Z")
+_ATOM = re.compile(r"(?:v[0-9]+|[0-9]+)\Z")
+_MAX_INT = 2147483647
+_LLMAX = 2**63 - 1
 
 
-def _make_plan(piece: str) -> Any:
-    """A fast plan for C{$X = expression-of-simple-variables}, or C{_SLOW}.
+class _NoFast(Exception):
+    """The int plan cannot give the general path's answer (e.g. C{% 0})."""
 
-    Loop bodies run the same line many times; this plan parses the
-    expression once with its C{$name} operands as slots.  It is used only
-    when the result is certain to equal the general path's (see
-    L{_run_fast_assign}); anything unusual takes the general path.
+
+def _cmod(x: int, y: int) -> int:
+    if y > 0 and x >= 0:
+        return x % y
+    if y == 0:
+        raise _NoFast()
+    r = abs(x) % abs(y)
+    return -r if x < 0 else r
+
+
+#: Texts known to be canonical decimal ints in the C int range, with their
+#: values: a memo of L{_slow_int} that loops fill as they go.
+KNOWN_INTS: dict[str, int] = {}
+
+
+def note_int(text: str, value: int) -> None:
+    """Record that C{text} is the canonical spelling of C{value}.
+
+    @param text: C{str(value)}.
+    @param value: an int; ignored outside the C int range.
+    """
+    if -_MAX_INT <= value <= _MAX_INT:
+        if len(KNOWN_INTS) > 8192:
+            KNOWN_INTS.clear()
+        KNOWN_INTS[text] = value
+
+
+def _slow_int(s: str) -> Optional[int]:
+    """C{s} as an int when it is a canonical decimal in the C int range."""
+    neg = s[:1] == "-"
+    body = s[1:] if neg else s
+    if not _CANON_INT.match(body) or (neg and body == "0"):
+        return None
+    v = int(body)
+    if v > _MAX_INT:
+        return None
+    v = -v if neg else v
+    note_int(s, v)
+    return v
+
+
+def _make_plan(piece: str, variables: dict[str, str]) -> Any:
+    """A fast plan for C{$X = expression-of-simple-variables}, or C{False}.
+
+    The plan is C{f(ctx)}: it assigns and returns True, or returns False
+    when the general path must run instead (a variable is missing or its
+    value is not a plain operand, the expression fails...).
     """
     m = _ASSIGN_RE.match(piece)
     if m is None:
-        return _SLOW
+        return False
     target, rhs = m.group(1), m.group(2)
     if not rhs or any(c in rhs for c in '"{\\`\'') or rhs[0] in "+-=":
-        return _SLOW
+        return False
     names = _VAR_RE.findall(rhs)
     if rhs.count("$") != len(names):
-        return _SLOW
+        return False
     compiled = _expr.compile_expr(rhs)
     slots = []
     for name in names:
         token = "$" + name
         if token not in compiled.operands or name.isdigit():
-            return _SLOW
-        slots.append((token, name))
-    return (target, compiled, tuple(dict.fromkeys(slots)))
-
-
-def _run_fast_assign(ctx: Context, plan: Any) -> bool:
-    """Run a fast plan; False when the general path must run instead."""
-    target, compiled, slots = plan
-    subst = {}
-    single = _expr.is_single_token
-    for token, name in slots:
-        value = ctx.get_var(name)
-        if value is None or "$" in value or not single(value):
             return False
-        subst[token] = value
+        slots.append((token, name))
+    slots = list(dict.fromkeys(slots))
+    general = _general_plan(target, compiled, tuple(slots))
+    fast = _int_plan(target, compiled, slots, general, variables)
+    return fast or general
+
+
+def _general_plan(target: str, compiled: Any, slots: tuple) -> Callable[[Context], bool]:
+    """Substitute each variable's value into the compiled expression."""
+    single = _expr.is_single_token
+
+    def plan(ctx: Context) -> bool:
+        subst = {}
+        get = ctx.get_var
+        for token, name in slots:
+            value = get(name)
+            if value is None or "$" in value or not single(value):
+                return False
+            subst[token] = value
+        try:
+            result = compiled.run(subst)
+        except ExprError:
+            return False
+        ctx.set_var(target, result)
+        return True
+
+    return plan
+
+
+_INT_BINARY = {
+    "+": ("({a} + {b})", lambda x, y: x + y),
+    "-": ("({a} - {b})", lambda x, y: x + y),
+    "*": ("({a} * {b})", lambda x, y: x * y),
+    "%": ("_cmod({a}, {b})", lambda x, y: min(x, y)),
+    "==": ("(1 if {a} == {b} else 0)", lambda x, y: 1),
+    "!=": ("(1 if {a} != {b} else 0)", lambda x, y: 1),
+    "<": ("(1 if {a} < {b} else 0)", lambda x, y: 1),
+    ">": ("(1 if {a} > {b} else 0)", lambda x, y: 1),
+    "<=": ("(1 if {a} <= {b} else 0)", lambda x, y: 1),
+    ">=": ("(1 if {a} >= {b} else 0)", lambda x, y: 1),
+    # C evaluates both sides; so does "&" on two bools.
+    "&&": ("(1 if (({a}) != 0) & (({b}) != 0) else 0)", lambda x, y: 1),
+    "||": ("(1 if (({a}) != 0) | (({b}) != 0) else 0)", lambda x, y: 1),
+}
+
+
+def _int_plan(
+    target: str, compiled: Any, slots: list, general: Any, variables: dict[str, str]
+) -> Any:
+    """Python code for an expression of ints, when every operation stays
+    exact in C's C{long long}: operands must be canonical decimal ints
+    within the C C{int} range (so the original types them as ints), and
+    the operators are C{+ - * %}, comparisons, C{&& ||} and negation,
+    with bounds showing no intermediate result can overflow.  Otherwise
+    (and at run time, for other values) it defers to C{general}."""
     try:
-        result = compiled.run(subst)
-    except ExprError:
-        return False
-    ctx.set_var(target, result)
-    return True
+        rpn = _expr._to_rpn(list(compiled.tokens))
+    except Exception:
+        return None
+    if not rpn or len(rpn) > 64:
+        return None
+    var_of = {token: f"v{i}" for i, (token, _name) in enumerate(slots)}
+    stack: list[tuple[str, int]] = []
+    value_kind = _expr._VALUE
+    for kind, tok in rpn:
+        if kind == value_kind:
+            if tok in var_of:
+                stack.append((var_of[tok], _MAX_INT))
+            elif _CANON_INT.match(tok) and int(tok) <= _MAX_INT:
+                stack.append((tok, int(tok)))
+            else:
+                return None
+        elif tok == "--" and stack:
+            a, ba = stack.pop()
+            stack.append((f"(-{a})", ba))
+        elif tok in _INT_BINARY and len(stack) >= 2:
+            b, bb = stack.pop()
+            a, ba = stack.pop()
+            code, bound = _INT_BINARY[tok]
+            if tok == "%" and _ATOM.match(a) and _ATOM.match(b):
+                # Inline the common case (both sides are names or numbers).
+                code = "({a} % {b} if {a} >= 0 and {b} > 0 else _cmod({a}, {b}))"
+            stack.append((code.format(a=a, b=b), bound(ba, bb)))
+        else:
+            return None
+        if stack[-1][1] > _LLMAX:
+            return None
+    if len(stack) != 1:
+        return None
+    expr_code = stack[0][0]
+    lines = ["def plan(ctx):",
+             "    if ctx.locals or ctx.private_vars:",
+             "        get = ctx.get_var",
+             "        simple = False",
+             "    else:",
+             "        get = variables.get",
+             "        simple = True"]
+    for token, name in slots:
+        v = var_of[token]
+        lines += [
+            f"    s = get({name!r})",
+            "    if s is None:",
+            "        return False",
+            f"    {v} = known(s)",
+            f"    if {v} is None:",
+            f"        {v} = _slow_int(s)",
+            f"        if {v} is None:",
+            "            return general(ctx)",
+        ]
+    lines += [
+        "    try:",
+        f"        x = {expr_code}",
+        "    except _NoFast:",
+        "        return general(ctx)",
+        "    r = str(x)",
+        "    if -2147483647 <= x <= 2147483647:",
+        "        if len(KNOWN_INTS) > 8192:",
+        "            KNOWN_INTS.clear()",
+        "        KNOWN_INTS[r] = x",
+        "    if simple:",
+        f"        variables[{target!r}] = r",
+        "    else:",
+        f"        ctx.set_var({target!r}, r)",
+        "    return True",
+    ]
+    env = {"_cmod": _cmod, "_slow_int": _slow_int, "_NoFast": _NoFast,
+           "general": general, "variables": variables, "KNOWN_INTS": KNOWN_INTS,
+           "known": KNOWN_INTS.get}
+    exec(compile("\n".join(lines), "<assignment plan>", "exec"), env)
+    return env["plan"]
 
 
 def _is_while(piece: str) -> bool:
     word = piece.split(None, 1)[0] if piece else ""
-    return bool(word) and "while".startswith(word) and word[0] == "w"
+    return word[:1] == "w" and "while".startswith(word)
 
 
-def _prepare_rhs(text: str) -> str:
-    text = text.strip()
-    return remove_backslashes(text) if "\\" in text else text
+_BACKSLASH = re.compile(r"\\(.?)", re.S)
 
 
 def remove_backslashes(text: str) -> str:
-    """Every C{\\x} becomes C{x}."""
-    out = []
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n:
-            out.append(text[i + 1])
-            i += 2
-        else:
-            if c != "\\":
-                out.append(c)
-            i += 1
-    return "".join(out)
+    """Every C{\\x} becomes C{x} (a final lone backslash disappears).
+
+    @param text: a command line after expansion.
+    """
+    return _BACKSLASH.sub(r"\1", text)
 
 
 def substitute_braces(line: str) -> str:
-    """Replace each C{{expr}} by its value; C{\\{} is a literal brace."""
+    """Replace each C{{expr}} by its value; C{\\{} is a literal brace.
+
+    The expression runs to the first C{}}; braces do not nest.
+
+    @param line: a command line after expansion.
+    @raise ScriptError: C{no close brackets!}, C{can't nest brackets!},
+        or C{cannot evaluate expression in brackets: EXPR}.
+    """
     out = []
     i = 0
-    n = len(line)
-    while i < n:
-        c = line[i]
-        if c == "\\" and i + 1 < n:
-            out.append(line[i : i + 2])
-            i += 2
+    while True:
+        p = line.find("{", i)
+        if p < 0:
+            out.append(line[i:])
+            break
+        out.append(line[i:p])
+        if p > 0 and line[p - 1] == "\\":
+            # "\{" is a literal brace: the backslash becomes the brace.
+            out[-1] = out[-1][:-1] + "{"
+            i = p + 1
             continue
-        if c != "{":
-            out.append(c)
-            i += 1
-            continue
-        j = i + 1
-        while j < n and line[j] != "}":
-            if line[j] == "{":
-                raise ScriptError("can't nest brackets!")
-            j += 1
-        if j >= n:
+        close = line.find("}", p + 1)
+        if close < 0:
             raise ScriptError("no close brackets!")
-        inner = line[i + 1 : j]
+        nested = line.find("{", p + 1, close)
+        if nested >= 0:
+            raise ScriptError("can't nest brackets!")
+        inner = line[p + 1 : close]
         try:
-            out.append(_expr.evaluate(inner))
-        except ExprError:
-            raise ScriptError(f"cannot evaluate expression in brackets: {inner}") from None
-        i = j + 1
+            value = _expr.evaluate(inner)
+        except ExprError as e:
+            raise ScriptError(
+                f"cannot evaluate expression in brackets: {quote(inner)} ({e})") from None
+        out.append(value)
+        i = close + 1
     return "".join(out)
 
 
 def stdio_sink() -> OutputSink:
+    """A sink writing to this process's standard output and error."""
     return OutputSink(sys.stdout, sys.stderr)
