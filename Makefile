@@ -39,9 +39,12 @@ lint: $(STAMP)
 test: debs $(STAMP) lint
 	$(BIN)/pytest -q -m "not soak" tests
 
+BENCHES := interp load dispatch latency status clients
+
 bench: debs $(STAMP)
-	$(BIN)/python bench/interp.py
-	$(BIN)/python bench/load.py
+	@for b in $(BENCHES); do \
+	  if [ -f bench/$$b.py ]; then echo "== $$b"; $(BIN)/python bench/$$b.py || exit 1; fi; \
+	done
 
 soak: $(STAMP)
 	$(BIN)/pytest -q -m soak tests
