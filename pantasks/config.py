@@ -535,7 +535,10 @@ SERVER_CONFIGSPEC = """\
 # default 2000..2010) on `interface`.
 endpoint = endpoint(default="")
 # Address to listen on when endpoint is empty; "" means every interface.
-interface = interface(default="127.0.0.1")
+# "auto": every interface when a password is configured (ptolemy.rc
+# PASSWORD or [users]), as the original did; loopback only when the server
+# runs on its generated password (no configuration at all).
+interface = interface(default="auto")
 # Longest request line in bytes; a longer one gets "ERR line too long".
 max_line_length = integer(min=256, default=65536)
 # Connections beyond this are closed at once.
@@ -603,7 +606,7 @@ def _check_endpoint(value: object) -> str:
 def _check_interface(value: object) -> str:
     if not isinstance(value, str):
         raise VdtTypeError(value)
-    if value:
+    if value and value != "auto":
         try:
             ipaddress.ip_address(value)
         except ValueError:

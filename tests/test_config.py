@@ -588,7 +588,7 @@ class TestOverrideAndLoading:
 DEFAULTS = {
     "server": {
         "endpoint": "",
-        "interface": "127.0.0.1",
+        "interface": "auto",
         "max_line_length": 65536,
         "max_connections": 200,
         "idle_timeout": 0.0,

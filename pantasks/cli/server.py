@@ -1,0 +1,143 @@
+# -*- test-case-name: tests.net.test_server_process -*-
+"""C{pantasks_server}: the daemon as operators start it.
+
+It behaves as the original did from the outside: it reads ptolemy.rc
+(C{-c FILE}, C{-D KEY VALUE}), runs C{--load} files, finds the first free
+port of C{PANTASKS_SERVER_PORT} (default 2000..2010), prints
+C{bound to port: N} and, when C{PANTASKS_SERVER_STDOUT}/C{_STDERR} name
+files, sends everything after that (scheduler messages, task-macro
+output, warnings) there and nothing more to the terminal.  It does not
+fork into the background (run it under nohup, an init script or systemd,
+or use C{twistd pantasks}).  The service itself is L{pantasks.tap}.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Optional
+
+from twisted.python import usage
+
+from pantasks.tap import (
+    EXIT_CONFIG,
+    EXIT_LOG_FILE,
+    Options,
+    StartupError,
+    build,
+)
+
+EXIT_STATUS_HELP = """\
+Exit status:
+  0   stopped by shutdown, server exit, SIGTERM or SIGINT
+  1   a PANTASKS_SERVER_STDOUT/STDERR file cannot be opened
+  2   bad option or configuration file, or PANTASKS_SERVER names another host
+  6   no free port in the range
+  18  bad VALID_IP entry
+  20  bad PANTASKS_SERVER_PORT (or --port)
+  40  --only: the --load files ran and the server was not started
+  41  a SCRIPT argument ran and the server was not started
+  N   'exit N' in a --load file
+Signals: SIGTERM/SIGINT stop gracefully (running jobs finish; a second
+signal kills them); SIGHUP reopens the log files.
+With no PASSWORD (ptolemy.rc) and no [users] (pantasks.conf), a password
+for user 'pantasks' is generated once and kept in
+$XDG_CONFIG_HOME/pantasks/password (default ~/.config/pantasks/password,
+mode 0600)."""
+
+
+class ServerOptions(Options):
+    """L{pantasks.tap.Options} with the program's own usage text."""
+
+    synopsis = "Usage: pantasks_server [options] [SCRIPT [ARG ...]]"
+
+    def getUsage(self, width: Optional[int] = None) -> str:
+        return super().getUsage(width) + "\n" + EXIT_STATUS_HELP + "\n"
+
+
+def _error(message: str, code: int) -> None:
+    sys.stderr.write(f"pantasks_server: {message}\n")
+    sys.exit(code)
+
+
+def _start_logging(server_log: Any) -> None:
+    """Twisted's own warnings and errors go to the server log (stderr)."""
+    from twisted.logger import (
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        formatEventAsClassicLogText,
+        globalLogBeginner,
+    )
+
+    def write(event: dict) -> None:
+        text = formatEventAsClassicLogText(event)
+        if text:
+            server_log.err(text)
+
+    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)
+    globalLogBeginner.beginLoggingTo(
+        [FilteringLogObserver(write, [predicate])], redirectStandardIO=False
+    )
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point of C{pantasks_server}; see L{EXIT_STATUS_HELP}."""
+    options = ServerOptions()
+    try:
+        options.parseOptions(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:  # --help | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except StartupError as e:
+        _error(str(e), e.exit_code)
+    except usage.UsageError as e:
+        _error(f"{e} (see pantasks_server --help)", EXIT_CONFIG)
+
+    from pantasks.net.logsink import ServerLog
+
+    settings = options.settings
+    try:
+        server_log = ServerLog(settings.stdout_path, settings.stderr_path)
+    except OSError as e:
+        sys.stderr.write(f"failed to open {e.filename} for output\n")
+        sys.exit(EXIT_LOG_FILE)
+
+    from twisted.internet import reactor
+
+    redirect = settings.stdout_path is not None or settings.stderr_path is not None
+    holder: dict[str, Any] = {}
+
+    def on_listening(port: int) -> None:
+        sys.stdout.write(f"bound to port: {port}\n")
+        sys.stdout.flush()
+        if redirect:
+            server_log.dup_onto_stdio()
+            holder["server"].stdio_redirected = True
+            server_log.out(f"bound to port: {port}\n")
+
+    def say(text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    try:
+        top, server = build(options, reactor, server_log=server_log,
+                            on_listening=on_listening, say=say)
+    except StartupError as e:
+        _error(str(e), e.exit_code)
+    holder["server"] = server
+    _start_logging(server_log)
+    # Handlers now (a SIGTERM may come as soon as the port is printed) and
+    # again once the reactor has installed its own.
+    server.install_signal_handlers()
+    top.startService()
+    reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
+    reactor.callWhenRunning(lambda: reactor.callLater(0, server.install_signal_handlers))
+    reactor.run()
+    sys.stdout.flush()
+    server_log.close()
+    sys.exit(server.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

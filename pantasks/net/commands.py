@@ -1,0 +1,262 @@
+# -*- test-case-name: tests.net.test_commands -*-
+"""Commands only a server has: C{server ...}, C{watch}, C{shutdown}, and
+the rule that a C{watch} user may only look.
+
+C{server SUB} exists because the original client ran C{input}, C{module},
+C{cd}, C{pwd}, C{output} and C{exit} itself; prefixing them with C{server}
+runs them here, in the server's directory and with its C{MODULES}.
+C{server output} redirects the I{server log} (not the connection: the
+original's version also silenced every client until undone).
+
+The role rule is enforced in one place, L{install_role_guard}: every
+command and macro call of a C{watch} user's execution passes a check that
+refuses non-read-only commands and all macros (a macro may do anything)
+with one C{E} line naming the command.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from pantasks.lang.context import Context
+from pantasks.lang.errors import ScriptError, UsageError
+from pantasks.lang.registry import CommandTable
+from pantasks.net import fault_line
+from pantasks.net.auth import WATCH
+
+#: The server-only commands, installed into an interpreter by L{install}.
+SERVER = CommandTable()
+command = SERVER.command
+
+#: C{server} subcommands and their help, in the original's order.
+SERVER_SUBCOMMANDS = (
+    ("exit", "shutdown server"),
+    ("quit", "shutdown server"),
+    ("input", "load input file on server"),
+    ("module", "load module file on server"),
+    ("run", "run scheduler"),
+    ("stop", "stop scheduler"),
+    ("halt", "halt scheduler"),
+    ("cd", "set local directory"),
+    ("pwd", "check local directory"),
+    ("output", "set server output destinations"),
+)
+
+#: C{server} subcommands a C{watch} user may run.
+READONLY_SERVER_SUBCOMMANDS = frozenset(("pwd", "help"))
+
+#: Commands a C{watch} user may run although they are not read-only:
+#: typed by a client, they only end that client's session.
+SESSION_COMMANDS = frozenset(("quit", "exit"))
+
+
+class ServerHooks:
+    """
+    What the server-only commands need from the running server.
+
+    @ivar scheduler: the scheduler (run/stop/halt).
+    @ivar log: the server log sink (C{server output}).
+    @ivar shutdown: called as C{shutdown(now)} to stop the server
+        gracefully (C{now}: kill running jobs first).
+    @ivar script_exit: called as C{script_exit(code)} when a script the
+        server itself runs (a C{--load} file, a task macro) says C{exit}.
+    """
+
+    def __init__(
+        self,
+        scheduler: Any,
+        log: Any,
+        shutdown: Callable[[bool], Any],
+        script_exit: Optional[Callable[[int], Any]] = None,
+    ) -> None:
+        self.scheduler = scheduler
+        self.log = log
+        self.shutdown = shutdown
+        self.script_exit = script_exit
+
+
+def _hooks(ctx: Context) -> ServerHooks:
+    hooks = getattr(ctx.interp, "server_hooks", None)
+    if hooks is None:
+        raise ScriptError("this command works only in pantasks_server")
+    return hooks
+
+
+def connection_of(ctx: Context) -> Any:
+    """The network connection an execution answers to, or None."""
+    return getattr(ctx.sink, "connection", None)
+
+
+def _builtin(ctx: Context, name: str) -> Any:
+    cmd = ctx.interp.commands.get(name)
+    if cmd is None:
+        raise ScriptError(f"server {name}: not available")
+    return cmd.func
+
+
+def _server_readonly(argv: list[str]) -> bool:
+    return len(argv) > 1 and argv[1].lower() in READONLY_SERVER_SUBCOMMANDS
+
+
+@command("server", help="server SUBCOMMAND ...: input/module/cd/pwd/output/run/stop/halt/exit "
+         "on the server (server help)", readonly=_server_readonly)
+def cmd_server(ctx: Context, argv: list[str]) -> Any:
+    if len(argv) < 2:
+        raise UsageError("USAGE: server (command) ...")
+    sub = argv[1]
+    rest = argv[2:]
+    if sub.lower() == "help":
+        for name, text in SERVER_SUBCOMMANDS:
+            ctx.out(f"{name:<15s} {text}\n")
+        return 1
+    if sub not in dict(SERVER_SUBCOMMANDS):
+        raise ScriptError("invalid server command")
+    hooks = _hooks(ctx)
+    if sub in ("exit", "quit"):
+        return _shutdown(ctx, hooks, False)
+    if sub in ("run", "stop", "halt"):
+        if rest:
+            raise UsageError(f"USAGE: server {sub}")
+        getattr(hooks.scheduler, sub)()
+        return 1
+    if sub == "output":
+        # The server log, not this connection, is redirected.
+        log_ctx = ctx.child(hooks.log)
+        return _builtin(ctx, "output")(log_ctx, ["output", *rest])
+    r = _builtin(ctx, sub)(ctx, [sub, *rest])
+    if r.__class__ is not int and r is not None:
+        r = yield from r
+    return r
+
+
+def _shutdown(ctx: Context, hooks: ServerHooks, now: bool) -> int:
+    conn = connection_of(ctx)
+    if conn is not None:
+        conn.close_after_reply()
+    hooks.shutdown(now)
+    return 1
+
+
+@command("shutdown", help="shutdown [now]: stop the server; running jobs finish first "
+         "(now: they are killed)", readonly=False)
+def cmd_shutdown(ctx: Context, argv: list[str]) -> int:
+    if argv[1:] not in ([], ["now"]):
+        raise UsageError("USAGE: shutdown [now]")
+    return _shutdown(ctx, _hooks(ctx), argv[1:] == ["now"])
+
+
+@command("watch", help="watch [on|off] [-jobs]: receive server log lines (L) and, with "
+         "-jobs, job events (J) between replies")
+def cmd_watch(ctx: Context, argv: list[str]) -> int:
+    conn = connection_of(ctx)
+    if conn is None:
+        raise ScriptError("watch: only for network clients")
+    args = argv[1:]
+    jobs = "-jobs" in args
+    args = [a for a in args if a != "-jobs"]
+    if args == ["on"]:
+        conn.watch_log = True
+        if jobs:
+            conn.watch_jobs = True
+    elif args == ["off"]:
+        if jobs:
+            conn.watch_jobs = False
+        else:
+            conn.watch_log = conn.watch_jobs = False
+    elif args or jobs:
+        raise UsageError("USAGE: watch [on|off] [-jobs]")
+    ctx.out(f"watch: log {'on' if conn.watch_log else 'off'}, "
+            f"jobs {'on' if conn.watch_jobs else 'off'}\n")
+    return 1
+
+
+# -- the watch role -----------------------------------------------------------
+def refusal(interp: Any, ctx: Context, argv: list[str]) -> Optional[str]:
+    """
+    Why a C{watch} user may not run C{argv}, as an C{E} line's text, or
+    None when it is allowed.
+    """
+    try:
+        target = interp.resolve(argv[0])
+    except ScriptError:
+        return None  # the call reports the ambiguity itself
+    if target is None:
+        return None  # "Command not found." (or the fallback) as usual
+    is_readonly = getattr(target, "is_readonly", None)
+    if is_readonly is None:  # a macro: it may run anything
+        allowed = False
+    elif target.name in SESSION_COMMANDS:
+        allowed = True
+    else:
+        allowed = bool(is_readonly(argv))
+    if allowed:
+        return None
+    user = getattr(ctx, "user", "?")
+    return fault_line("PERMISSION_DENIED", command=target.name, user=user)[2:]
+
+
+def install_role_guard(interp: Any) -> None:
+    """
+    Make every command and macro call check the execution's role: a
+    context with C{role == "watch"} may run only read-only commands, and
+    no C{$X = `command`} (it runs a shell command).
+
+    Contexts without a role (the server log, task macros, a script the
+    server loads) and C{control} users are not affected.  Installed once
+    per interpreter (it wraps C{interp.call}).
+    """
+    if getattr(interp, "_role_guard", False):
+        return
+    plain_call = interp.call
+
+    def call(ctx: Context, argv: list[str]) -> Any:
+        if getattr(ctx, "role", None) == WATCH:
+            why = refusal(interp, ctx, argv)
+            if why is not None:
+                ctx.err(why + "\n")
+                return 0
+        return plain_call(ctx, argv)
+
+    plain_assign = interp.assign
+
+    def assign(ctx: Context, line: str) -> Any:
+        # $X = `command` runs a shell command: no read-only user may.
+        if "`" in line and getattr(ctx, "role", None) == WATCH:
+            inner = line.split("`")[1].split()
+            shown = f"`{inner[0] if inner else ''}`"
+            user = getattr(ctx, "user", "?")
+            ctx.err(fault_line("PERMISSION_DENIED", command=shown, user=user)[2:] + "\n")
+            return 0
+        return plain_assign(ctx, line)
+
+    interp.call = call
+    interp.assign = assign
+    interp._role_guard = True
+
+
+def install(interp: Any, hooks: ServerHooks) -> None:
+    """
+    Add the server-only commands to C{interp}, connect them to C{hooks},
+    route C{quit}/C{exit}, and install the role guard.
+
+    C{quit} or C{exit} typed by a network client ends that client's
+    session (as C{QUIT}); in a script the server runs it calls
+    C{hooks.script_exit}.  C{server exit}/C{server quit} and C{shutdown}
+    stop the server.
+    """
+    for cmd in SERVER.commands.values():
+        interp.commands.setdefault(cmd.name, cmd)
+    interp.macros_changed()
+    interp.server_hooks = hooks
+
+    def quit_handler(ctx: Context, code: int) -> None:
+        conn = connection_of(ctx)
+        if conn is not None:
+            conn.close_after_reply()
+        elif hooks.script_exit is not None:
+            hooks.script_exit(code)
+        else:
+            ctx.err("exit: ignored in the server (use shutdown to stop it)\n")
+
+    interp.quit_handler = quit_handler
+    install_role_guard(interp)

@@ -1,0 +1,692 @@
+# -*- test-case-name: tests.net.test_protocol -*-
+"""One connection of the line protocol (C{protocol.md}, version 1).
+
+A L{LineServerProtocol} greets, authenticates through the factory's
+twisted.cred portal, then runs each request line in the shared
+interpreter with its own execution context whose output sink frames what
+the command writes as C{O}/C{E} lines; C{STATUS n} ends the reply.
+
+Requests are taken strictly in order: while one waits (for a process or
+a timer, without blocking the reactor) the connection stops reading (the
+transport's C{pauseProducing}), and reading resumes after C{STATUS}, so
+pipelined replies come back in request order while other connections go
+on.  The connection also stops taking requests while the client does not
+read its replies (a streaming producer registered on the transport tells
+when its buffer is full), so a client cannot make the server buffer
+without bound.  A client that disconnects does not stop its command: it
+runs to the end, its output is dropped.
+
+C{L} (server log) and C{J} (job end) lines are sent only between replies
+to connections that asked with C{watch}; they wait, in a bounded queue,
+while a reply or a block is in progress or the client is not reading.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from typing import Any, Callable, Iterable, Optional
+
+from twisted.cred.credentials import UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet import defer, protocol
+from twisted.internet.interfaces import IPushProducer
+from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from pantasks import __version__
+from pantasks.lang.context import Origin, OutputSink
+from pantasks.lang.source import is_end, opens_block
+from pantasks.net import FAULTS, fault_line
+from pantasks.net.access import AccessList
+from pantasks.net.auth import DEFAULT_USER, FailureTracker, HMACCredentials, IPantasksAvatar
+
+log = Logger()
+
+#: Protocol version in the greeting.
+PROTOCOL_VERSION = 1
+
+#: Default longest line (bytes) when no configuration says otherwise.
+DEFAULT_MAX_LINE = 65536
+
+#: A block typed over the wire may hold at most this many lines, and this
+#: many bytes; then it is discarded with an error.
+MAX_BLOCK_LINES = 100_000
+MAX_BLOCK_BYTES = 16 * 2**20
+
+#: Watch lines kept for a connection that cannot take them now; older
+#: ones are dropped (and the drop reported) beyond this.
+MAX_HELD_WATCH_LINES = 10_000
+
+#: Seconds a closing connection may take to go (flush its replies, finish
+#: the TLS shutdown) before it is aborted.
+CLOSE_GRACE = 30.0
+
+#: An output line longer than this without a newline is sent in pieces.
+MAX_PARTIAL = 65536
+
+
+class BlockTracker:
+    """
+    How deep the blocks of lines typed so far nest; the incremental form
+    of L{pantasks.lang.source.block_depth} (same rules), so a long block
+    costs linear time.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_list = False
+
+    def feed(self, raw: str) -> int:
+        """Account for one more line; return the depth after it."""
+        line = raw.strip()
+        if not line:
+            return self.depth
+        if self.in_list:
+            if is_end(line):
+                self.in_list = False
+                self.depth -= 1
+            return self.depth
+        if is_end(line):
+            self.depth = max(0, self.depth - 1)
+        elif opens_block(line):
+            self.depth += 1
+            if line.split(None, 1)[0] == "list":
+                self.in_list = True
+        return self.depth
+
+
+class ConnectionSink(OutputSink):
+    """
+    The output sink of a connection's requests: text becomes C{O} and
+    C{E} lines, in the order lines complete.  C{output FILE} still works
+    (it redirects, as the base class does).
+
+    @ivar connection: the L{LineServerProtocol}, for commands that act on
+        their connection (C{watch}, C{shutdown}, C{quit}).
+    """
+
+    def __init__(self, connection: "LineServerProtocol") -> None:
+        super().__init__(out=None, err=None)
+        self.connection = connection
+        self._partial: dict[str, str] = {}
+
+    def write_out(self, text: str) -> None:
+        self._emit("O", text)
+
+    def write_err(self, text: str) -> None:
+        self._emit("E", text)
+
+    def _emit(self, kind: str, text: str) -> None:
+        if not text:
+            return
+        data = self._partial.pop(kind, "") + text
+        if "\n" not in data:
+            if len(data) > MAX_PARTIAL:
+                self.connection.output_lines(kind, [data])
+            else:
+                self._partial[kind] = data
+            return
+        lines = data.split("\n")
+        rest = lines.pop()
+        if rest:
+            self._partial[kind] = rest
+        self.connection.output_lines(kind, lines)
+
+    def flush(self) -> None:
+        """Complete the last line of each stream (in the order begun)."""
+        partial, self._partial = self._partial, {}
+        for kind, text in partial.items():
+            self.connection.output_lines(kind, [text])
+
+    def close_files(self) -> None:
+        """Close files opened by C{output FILE}."""
+        for attr in ("redirect_out", "redirect_err"):
+            f = getattr(self, attr)
+            setattr(self, attr, None)
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+
+@implementer(IPushProducer)
+class _WriteMonitor:
+    """Registered on the transport: tells the connection when the client
+    stops reading (the transport's buffer is full) and when it catches up."""
+
+    def __init__(self, connection: "LineServerProtocol") -> None:
+        self.connection = connection
+
+    def pauseProducing(self) -> None:
+        self.connection.set_paused("write", True)
+
+    def resumeProducing(self) -> None:
+        self.connection.set_paused("write", False)
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class LineServerProtocol(LineReceiver):
+    """
+    One client connection; see the module docstring.
+
+    @ivar state: C{auth} (greeted, waiting for PASS/AUTH), C{checking}
+        (a login is being checked or refused), C{ready} (authenticated),
+        C{closed}.
+    @ivar avatar: the L{pantasks.net.auth.Avatar} after login.
+    @ivar nonce: the challenge sent in the greeting.
+    @ivar peer: the peer's address (text).
+    @ivar watch_log: send C{L} lines; @ivar watch_jobs: send C{J} lines.
+    """
+
+    delimiter = b"\n"
+
+    def __init__(self, factory: "LineServerFactory") -> None:
+        self.factory = factory
+        self.MAX_LENGTH = factory.max_line_length
+        self.state = "auth"
+        self.avatar: Any = None
+        self.nonce = secrets.token_hex(16)
+        self.peer = ""
+        self.sink = ConnectionSink(self)
+        self.watch_log = False
+        self.watch_jobs = False
+        self._logout: Callable[[], None] = lambda: None
+        self._block: list[str] = []
+        self._block_bytes = 0
+        self._tracker = BlockTracker()
+        self._busy = False
+        self._pause_reasons: set[str] = set()
+        self._reading_paused = False
+        self._held: deque[str] = deque()
+        self._dropped = 0
+        self._close_after_reply = False
+        self._closing = False
+        self._gone = False
+        self._timer: Any = None
+        self._refusal: Any = None
+        self._abort_call: Any = None
+
+    # -- connection ---------------------------------------------------------
+    def connectionMade(self) -> None:
+        peer = self.transport.getPeer()
+        self.peer = str(getattr(peer, "host", peer))
+        self.factory.connections.add(self)
+        self.transport.registerProducer(_WriteMonitor(self), True)
+        self.send_line(f"PANTASKS {PROTOCOL_VERSION} {self.factory.version} {self.nonce}")
+        self._arm_timer(self.factory.auth_timeout, "AUTH_TIMEOUT")
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self._gone = True
+        self.state = "closed"
+        self.factory.connections.discard(self)
+        self._cancel_timer()
+        if self._refusal is not None and self._refusal.active():
+            self._refusal.cancel()
+        self._refusal = None
+        if self._abort_call is not None and self._abort_call.active():
+            self._abort_call.cancel()
+        self._abort_call = None
+        self.factory.connection_closed(self)
+        if not self._busy:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        self.sink.close_files()
+        self._held.clear()
+        logout, self._logout = self._logout, lambda: None
+        logout()
+
+    def close(self) -> None:
+        """Send what is buffered, then close the connection."""
+        if self._closing or self._gone:
+            return
+        self._closing = True
+        self._cancel_timer()
+        transport = self.transport
+        if transport is None:
+            return
+        if getattr(transport, "producer", None) is not None:
+            # A registered producer would keep the connection open.
+            transport.unregisterProducer()
+        transport.loseConnection()
+        # TLS waits for the peer's close_notify, plain TCP for the send
+        # buffer to drain: neither may keep a connection forever.
+        self._abort_call = self.factory.clock.callLater(CLOSE_GRACE, self._abort)
+
+    def _abort(self) -> None:
+        self._abort_call = None
+        if not self._gone and self.transport is not None:
+            self.transport.abortConnection()
+
+    def send_line(self, text: str) -> None:
+        """Write one line (a newline is added)."""
+        if self._gone or self._closing or self.transport is None:
+            return
+        self.transport.write(text.encode("utf-8", "replace") + b"\n")
+
+    def _send_lines(self, lines: Iterable[str]) -> None:
+        if self._gone or self._closing or self.transport is None:
+            return
+        data = "".join(line + "\n" for line in lines)
+        if data:
+            self.transport.write(data.encode("utf-8", "replace"))
+
+    def send_fault(self, name: str, **fields: object) -> None:
+        """Send fault C{name} (see L{pantasks.net.FAULTS}); close if it says so."""
+        self.send_line(fault_line(name, **fields))
+        if FAULTS[name].closes:
+            self.close()
+
+    # -- pausing -----------------------------------------------------------
+    def set_paused(self, reason: str, on: bool) -> None:
+        """
+        Stop or resume taking requests for C{reason}; they are taken again
+        when no reason is left.
+
+        C{busy} (a request runs) and C{auth} (a login is checked) also stop
+        reading from the transport, so pipelined requests wait in the
+        kernel, not in memory.  C{write} (the client does not read its
+        replies) stops taking requests but keeps reading until a line's
+        worth is buffered: TLS pauses its producer during the handshake,
+        which must go on.
+        """
+        if on:
+            self._pause_reasons.add(reason)
+        else:
+            self._pause_reasons.discard(reason)
+        if reason == "write" and not on:
+            self._flush_held()
+        self._apply_pause()
+
+    def _apply_pause(self) -> None:
+        if self._gone or self._closing or self.transport is None:
+            return
+        reasons = self._pause_reasons
+        stop_reading = bool(reasons - {"write"}) or (
+            "write" in reasons and len(self._buffer) >= self.MAX_LENGTH)
+        if stop_reading != self._reading_paused:
+            self._reading_paused = stop_reading
+            if stop_reading:
+                self.transport.pauseProducing()
+            else:
+                self.transport.resumeProducing()
+        stop_lines = bool(reasons)
+        if stop_lines != self.paused:
+            self.paused = stop_lines
+            if not stop_lines:
+                self.dataReceived(b"")  # the lines that waited
+
+    def dataReceived(self, data: bytes) -> None:
+        LineReceiver.dataReceived(self, data)
+        if self.paused and not self._reading_paused and self._pause_reasons:
+            self._apply_pause()  # bound what a client that does not read can buffer
+
+    # -- timers ------------------------------------------------------------
+    def _arm_timer(self, seconds: float, fault: str) -> None:
+        self._cancel_timer()
+        if seconds and seconds > 0:
+            self._timer = self.factory.clock.callLater(seconds, self._timed_out, fault, seconds)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _timed_out(self, fault: str, seconds: float) -> None:
+        self._timer = None
+        if self._busy:  # a long command is not idleness
+            self._arm_timer(seconds, fault)
+            return
+        self.send_fault(fault)
+        self.close()
+
+    # -- input -------------------------------------------------------------
+    def lineReceived(self, line: bytes) -> None:
+        if line[-1:] == b"\r":
+            line = line[:-1]
+        if self.state == "ready":
+            if self.factory.idle_timeout > 0:
+                self._arm_timer(self.factory.idle_timeout, "IDLE_TIMEOUT")
+            self._request(line)
+        elif self.state == "auth":
+            self._auth_line(line)
+        # checking/closed: a refused or closed connection ignores the rest
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._block = []
+        self.send_fault("LINE_TOO_LONG")
+        self.close()
+
+    # -- authentication ----------------------------------------------------
+    def _auth_line(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace").strip()
+        verb, _sep, rest = text.partition(" ")
+        verb = verb.upper()
+        creds: Any
+        if verb == "QUIT":
+            self.close()
+            return
+        if verb == "PASS":
+            if not self.factory.allow_plain_pass:
+                self.send_fault("PASS_DISABLED")
+                return
+            creds = UsernamePassword(DEFAULT_USER, rest.strip())
+            user = DEFAULT_USER
+        elif verb == "AUTH":
+            words = rest.split()
+            user = words[0] if words else ""
+            creds = HMACCredentials(words[0], self.nonce, words[1]) if len(words) == 2 else None
+        else:
+            self.send_fault("NOT_AUTHENTICATED")
+            return
+        self.state = "checking"
+        self.set_paused("auth", True)
+        failures = self.factory.failures
+        if creds is None or failures.blocked(self.peer):
+            d: defer.Deferred = defer.fail(UnauthorizedLogin("refused"))
+        else:
+            d = defer.maybeDeferred(self.factory.portal.login, creds, None, IPantasksAvatar)
+        d.addCallbacks(self._logged_in, self._login_failed, errbackArgs=(user,))
+
+    def _logged_in(self, result: tuple) -> None:
+        _iface, avatar, logout = result
+        if self._gone:
+            logout()
+            return
+        self.avatar = avatar
+        self._logout = logout
+        self.state = "ready"
+        self.factory.failures.succeeded(self.peer)
+        self.send_line(f"OK {avatar.name} {avatar.role}")
+        self._cancel_timer()
+        if self.factory.idle_timeout > 0:
+            self._arm_timer(self.factory.idle_timeout, "IDLE_TIMEOUT")
+        self.set_paused("auth", False)
+
+    def _login_failed(self, failure: Failure, user: str) -> None:
+        if self._gone:
+            return
+        if not failure.check(UnauthorizedLogin):
+            log.failure("checking a login from {peer}", failure, peer=self.peer)
+        failures = self.factory.failures
+        if failures.blocked(self.peer):
+            why = "address blocked"
+        elif failures.failed(self.peer):
+            why = f"address blocked for {failures.lockout:g} s after repeated failures"
+        else:
+            why = "bad password"
+        self.factory.log_event(f"authentication failed for {user or '?'} from {self.peer}: {why}")
+        self._refusal = self.factory.clock.callLater(self.factory.auth_fail_delay, self._refuse)
+
+    def _refuse(self) -> None:
+        self._refusal = None
+        self.send_fault("AUTH_FAILED")
+        self.close()
+
+    # -- requests ----------------------------------------------------------
+    def _request(self, line: bytes) -> None:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            discarded = "; the open block was discarded" if self._block else ""
+            self._reset_block()
+            self._reply_fault("BAD_UTF8", discarded=discarded)
+            return
+        stripped = text.strip()
+        if stripped == "QUIT":
+            self.close()
+            return
+        if self._block:
+            self._block.append(stripped)
+            self._block_bytes += len(line)
+            if len(self._block) > MAX_BLOCK_LINES or self._block_bytes > MAX_BLOCK_BYTES:
+                self._reset_block()
+                self._reply_fault("BLOCK_TOO_LONG", limit=f"{MAX_BLOCK_LINES}/{MAX_BLOCK_BYTES}")
+                return
+            depth = self._tracker.feed(stripped)
+            if depth > 0:
+                self.send_line(f"MORE {depth}")
+                return
+            lines = self._block
+            self._reset_block()
+            self._run(lines)
+            return
+        if not stripped:
+            self.send_line("STATUS 1")
+            self._flush_held()
+            return
+        depth = self._tracker.feed(stripped)
+        if depth > 0:
+            self._block = [stripped]
+            self._block_bytes = len(line)
+            self.send_line(f"MORE {depth}")
+            return
+        self._tracker = BlockTracker()
+        self._run([stripped])
+
+    def _reset_block(self) -> None:
+        self._block = []
+        self._block_bytes = 0
+        self._tracker = BlockTracker()
+
+    def _reply_fault(self, name: str, **fields: object) -> None:
+        self._send_lines([fault_line(name, **fields), "STATUS 0"])
+        self._flush_held()
+
+    def _run(self, lines: list[str]) -> None:
+        factory = self.factory
+        interp = factory.interp
+        self._busy = True
+        ctx = interp.new_context(self.sink)
+        ctx.role = self.avatar.role
+        ctx.user = self.avatar.name
+        items = [(ln, Origin(None, n)) for n, ln in enumerate(lines, 1) if ln]
+        try:
+            d = interp.execute(ctx, items)
+        except Exception:
+            d = defer.fail()
+        d.addErrback(self._internal_error)
+        d.addCallback(self._finished)
+        if self._busy and not self._gone:
+            # It waits (a process, a timer): read nothing more until STATUS.
+            # (Most requests finish at once; they need no pause, which
+            # saves two system calls per request.)
+            self.set_paused("busy", True)
+
+    def _internal_error(self, failure: Failure) -> int:
+        log.failure("running a request from {peer}", failure, peer=self.peer)
+        self.sink.flush()
+        self.output_lines("E", [fault_line("INTERNAL", detail=failure.getErrorMessage())[2:]])
+        return 0
+
+    def _finished(self, status: Any) -> None:
+        self.sink.flush()
+        self._busy = False
+        if self._gone:
+            self._cleanup()
+            return
+        self.send_line(f"STATUS {1 if status else 0}")
+        if self._close_after_reply:
+            self.close()
+            return
+        self._flush_held()
+        self.set_paused("busy", False)
+
+    def output_lines(self, kind: str, lines: list[str]) -> None:
+        """
+        Send lines a request wrote (C{kind} is C{O} or C{E}).  Text that
+        arrives when no request runs (it should not) goes to the server
+        log instead, so it can never be mistaken for part of a reply.
+        """
+        if not self._busy:
+            for line in lines:
+                self.factory.log_event(f"late output for {self.peer}: {line}")
+            return
+        self._send_lines(f"{kind} {line}" for line in lines)
+
+    def close_after_reply(self) -> None:
+        """End the session once the current reply is sent (C{shutdown}, C{quit})."""
+        self._close_after_reply = True
+
+    # -- watch lines -------------------------------------------------------
+    def watch_line(self, line: str) -> None:
+        """
+        Deliver a server-initiated line (C{L ...} or C{J ...}) now if the
+        connection is between replies and the client reads, else keep it
+        for later (at most L{MAX_HELD_WATCH_LINES}; older ones are dropped
+        and the drop reported).
+        """
+        if self._gone or self._closing or self.state != "ready":
+            return
+        if len(self._held) >= MAX_HELD_WATCH_LINES:
+            self._held.popleft()
+            self._dropped += 1
+        self._held.append(line)
+        self._flush_held()
+
+    def _flush_held(self) -> None:
+        if (self._busy or self._block or self._gone or self._closing or not self._held
+                or "write" in self._pause_reasons):
+            return
+        if self._dropped:
+            self.send_line(f"L pantasks: {self._dropped} watch lines dropped (client too slow)")
+            self._dropped = 0
+        while self._held and "write" not in self._pause_reasons:
+            self.send_line(self._held.popleft())
+
+
+class _Refuser(protocol.Protocol):
+    """Says C{ERR too many connections} and hangs up."""
+
+    def connectionMade(self) -> None:
+        self.transport.write((fault_line("TOO_MANY_CONNECTIONS") + "\n").encode())
+        self.transport.loseConnection()
+
+
+class LineServerFactory(protocol.ServerFactory):
+    """
+    Builds L{LineServerProtocol}s and holds what they share.
+
+    @ivar connections: the live connections.
+    @ivar interp: the shared interpreter.
+    @ivar portal: the twisted.cred portal for PASS/AUTH.
+    @ivar clock: C{IReactorTime} for delays and timeouts.
+    @ivar log: the server log (a L{pantasks.net.logsink.ServerLog} or any
+        L{OutputSink}); its C{watchers} feed C{L} lines.
+    """
+
+    protocol = LineServerProtocol  # type: ignore[assignment]
+    noisy = False
+
+    def __init__(
+        self,
+        interp: Any,
+        portal: Any,
+        clock: Any,
+        log: Optional[OutputSink] = None,
+        scheduler: Any = None,
+        access: Optional[AccessList] = None,
+        failures: Optional[FailureTracker] = None,
+        max_line_length: int = DEFAULT_MAX_LINE,
+        max_connections: int = 200,
+        allow_plain_pass: bool = True,
+        auth_fail_delay: float = 1.0,
+        idle_timeout: float = 0.0,
+        auth_timeout: float = 60.0,
+        version: str = __version__,
+    ) -> None:
+        self.interp = interp
+        self.portal = portal
+        self.clock = clock
+        self.log = log if log is not None else interp.log_sink
+        self.access = access if access is not None else AccessList()
+        self.failures = failures if failures is not None else FailureTracker(clock)
+        self.max_line_length = max_line_length
+        self.max_connections = max_connections
+        self.allow_plain_pass = allow_plain_pass
+        self.auth_fail_delay = auth_fail_delay
+        self.idle_timeout = idle_timeout
+        self.auth_timeout = auth_timeout
+        self.version = version
+        self.connections: set[LineServerProtocol] = set()
+        self._close_waiters: list[defer.Deferred] = []
+        watchers = getattr(self.log, "watchers", None)
+        if watchers is not None:
+            watchers.append(self._log_line)
+        if scheduler is not None:
+            if not hasattr(scheduler, "listeners"):
+                scheduler.listeners = []
+            scheduler.listeners.append(self.job_ended)
+
+    def buildProtocol(self, addr: Any) -> Optional[protocol.Protocol]:
+        host = str(getattr(addr, "host", ""))
+        if not self.access.allows(host):
+            return None  # closed before the greeting
+        if len(self.connections) >= self.max_connections:
+            self.log_event(f"connection from {host} refused: too many connections")
+            return _Refuser()
+        return self.protocol(self)
+
+    # -- events to watchers ------------------------------------------------
+    def _log_line(self, line: str) -> None:
+        for conn in list(self.connections):
+            if conn.watch_log:
+                conn.watch_line(f"L {line}")
+
+    def job_ended(self, job: Any, state: str, status_text: str, hostname: Optional[str]) -> None:
+        """
+        Scheduler listener: a C{J} line to connections watching jobs:
+        C{J <jobid> <task> <STATE> [<exit>] <host>}, the exit status only
+        for state C{EXIT}.
+        """
+        parts = ["J", str(job.job_id), job.task.name, state]
+        if state == "EXIT":
+            parts.append(str(status_text))
+        parts.append(hostname or "localhost")
+        line = " ".join(parts)
+        for conn in list(self.connections):
+            if conn.watch_jobs:
+                conn.watch_line(line)
+
+    def log_event(self, text: str) -> None:
+        """A line about the server itself, to the server log (stderr)."""
+        self.log.err(f"pantasks_server: {text}\n")
+
+    # -- closing -----------------------------------------------------------
+    def connection_closed(self, conn: LineServerProtocol) -> None:
+        if not self.connections and self._close_waiters:
+            waiters, self._close_waiters = self._close_waiters, []
+            for d in waiters:
+                d.callback(None)
+
+    def close_all(self, timeout: float = 5.0) -> defer.Deferred:
+        """
+        Close every connection (their buffered replies are sent first).
+
+        @return: a Deferred firing when all are closed, or after
+            C{timeout} seconds, whichever comes first.
+        """
+        if not self.connections:
+            return defer.succeed(None)
+        d: defer.Deferred = defer.Deferred()
+        self._close_waiters.append(d)
+        for conn in list(self.connections):
+            conn.close()
+
+        def give_up() -> None:
+            if not d.called:
+                self._close_waiters.remove(d)
+                for conn in list(self.connections):
+                    if conn.transport is not None:
+                        conn.transport.abortConnection()
+                d.callback(None)
+
+        call = self.clock.callLater(timeout, give_up)
+        d.addBoth(lambda r: (call.cancel() if call.active() else None, r)[1])
+        return d

@@ -1,0 +1,105 @@
+# -*- test-case-name: tests.net.test_commands -*-
+"""Tests of L{pantasks.net.commands}: C{server ...}, C{shutdown}, the
+watch-role guard and C{quit}/C{exit} routing."""
+
+from __future__ import annotations
+
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from pantasks.net.commands import SERVER, SERVER_SUBCOMMANDS, refusal
+from tests.net.helpers import make_server
+
+
+class ServerCommandTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.server = make_server()
+        self.client = self.server.login()
+
+    def test_help_layout(self) -> None:
+        reply = self.client.ask("server help")
+        expected = "".join(f"O {name:<15s} {text}\n" for name, text in SERVER_SUBCOMMANDS)
+        self.assertEqual(reply, expected + "STATUS 1\n")
+        self.assertEqual(self.client.ask("server HELP"), reply)
+
+    def test_invalid(self) -> None:
+        self.assertEqual(self.client.ask("server frobnicate"),
+                         "E invalid server command\nSTATUS 0\n")
+        self.assertEqual(self.client.ask("server"), "E USAGE: server (command) ...\nSTATUS 0\n")
+
+    def test_run_stop_halt(self) -> None:
+        sched = self.server.scheduler
+        self.client.ask("server run")
+        self.assertEqual(sched.state, "running")
+        self.client.ask("server stop")
+        self.assertEqual(sched.state, "harvesting")
+        self.client.ask("server halt")
+        self.assertEqual(sched.state, "stopped")
+
+    def test_cd_pwd_input(self) -> None:
+        here = os.getcwd()
+        self.addCleanup(os.chdir, here)
+        d = os.path.abspath(self.mktemp())
+        os.makedirs(d)
+        with open(os.path.join(d, "s.pro"), "w") as f:
+            f.write("echo from script\ntask st\ncommand true\nend\n")
+        self.assertEqual(self.client.ask(f"server cd {d}"), f"O cwd: {d}\nSTATUS 1\n")
+        self.assertEqual(self.client.ask("server pwd"), f"O cwd: {d}\nSTATUS 1\n")
+        self.assertEqual(self.client.ask("server input s.pro"), "O from script\nSTATUS 1\n")
+        self.assertIn("st", self.server.scheduler.tasks)
+        self.assertEqual(self.client.ask("server input nope.pro"),
+                         "E no file nope.pro\nSTATUS 0\n")
+
+    def test_output_redirects_the_log(self) -> None:
+        path = self.mktemp()
+        self.assertEqual(self.client.ask(f"server output {path}"), "STATUS 1\n")
+        self.server.log.out("scheduler line\n")
+        self.assertEqual(self.client.ask("echo client still sees"),
+                         "O client still sees\nSTATUS 1\n")
+        self.client.ask("server output stdout")
+        self.server.log.out("back to the log\n")
+        with open(path) as f:
+            self.assertEqual(f.read(), "scheduler line\n")
+        self.assertIn("back to the log", self.server.log.text())
+
+    def test_exit_is_shutdown(self) -> None:
+        self.assertEqual(self.client.ask("server exit"), "STATUS 1\n")
+        self.assertTrue(self.client.closed)
+        self.assertEqual(self.server.shutdowns, [False])
+
+    def test_shutdown_usage(self) -> None:
+        self.assertEqual(self.client.ask("shutdown later"), "E USAGE: shutdown [now]\nSTATUS 0\n")
+        self.assertEqual(self.server.shutdowns, [])
+
+    def test_readonly_flags(self) -> None:
+        self.assertFalse(SERVER.commands["shutdown"].is_readonly(["shutdown"]))
+        self.assertTrue(SERVER.commands["watch"].is_readonly(["watch", "on"]))
+        server_cmd = SERVER.commands["server"]
+        self.assertTrue(server_cmd.is_readonly(["server", "pwd"]))
+        self.assertTrue(server_cmd.is_readonly(["server", "help"]))
+        for sub, _help in SERVER_SUBCOMMANDS:
+            if sub != "pwd":
+                self.assertFalse(server_cmd.is_readonly(["server", sub]), sub)
+
+
+class ScriptContextTests(SynchronousTestCase):
+    def test_commands_outside_a_connection(self) -> None:
+        server = make_server()
+        interp = server.interp
+        ctx = interp.new_context()
+        results: list = []
+        interp.execute_text(ctx, "watch on").addBoth(results.append)
+        self.assertEqual(results, [0])
+        self.assertIn("watch: only for network clients", server.log.text())
+        interp.execute_text(ctx, "exit 3").addBoth(results.append)
+        self.assertIn("exit: ignored in the server", server.log.text())
+
+    def test_refusal_text(self) -> None:
+        server = make_server()
+        ctx = server.interp.new_context()
+        ctx.user = "eve"
+        self.assertEqual(refusal(server.interp, ctx, ["kill", "3"]),
+                         "kill: permission denied (user eve has the watch role)")
+        self.assertIsNone(refusal(server.interp, ctx, ["statu"]), "prefix of a read-only command")
+        self.assertIsNone(refusal(server.interp, ctx, ["nosuchthing"]))
