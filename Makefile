@@ -31,7 +31,10 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/pantasks etc/demo.pro
+	@echo "starting pantasks_server with the embedded default and etc/demo.pro;"
+	@echo "connect from another terminal with:  $(BIN)/pantasks_client"
+	@echo "(or: nc localhost PORT, then PASS <the password printed below>); Control-C stops it"
+	$(BIN)/pantasks_server --load etc/demo.pro
 
 lint: $(STAMP)
 	$(BIN)/ruff check pantasks tests bench twisted setup.py
