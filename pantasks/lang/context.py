@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.lang.test_context -*-
+# -*- test-case-name: tests.lang.test_interp -*-
 """Execution contexts: what one running piece of script owns.
 
 Every execution (a command line typed by a client, a task's C{task.exec},
@@ -110,19 +110,34 @@ class Context:
         Reads and writes of a name present here stay here.
     @ivar private_queues: queues visible only to this execution (an exit
         macro's C{stdout} and C{stderr}).
+    @ivar locals: C{local} variables, keyed C{<macro>.<depth>.<name>} as in
+        the original (C{..0.<name>} outside any macro).  They outlive the
+        macro call, as in the original, but not the execution.
+    @ivar static_keys: the keys of C{local -static} variables; their values
+        are also kept on the interpreter, so the next execution that
+        declares them finds the last value.
     @ivar task: the task whose C{task.exec} is running, or being defined;
         set by the scheduler layer, None elsewhere.
+    @ivar job: the job whose exit macro runs (scheduler layer), or None.
+    @ivar defining: the task whose C{task NAME} block is being read
+        (scheduler layer), or None.
+    @ivar cursor: the L{pantasks.lang.source.Cursor} of the list running
+        now; block commands read their bodies from it.
+    @ivar origin: where the line running now came from (error messages).
     """
 
     interp: "Interpreter"
     sink: OutputSink = field(default_factory=OutputSink)
     frames: list[Frame] = field(default_factory=list)
     locals: dict[str, str] = field(default_factory=dict)
+    static_keys: set[str] = field(default_factory=set)
     private_vars: dict[str, str] = field(default_factory=dict)
     private_queues: dict[str, "Queue"] = field(default_factory=dict)
     origin: Optional[Origin] = None
     task: Any = None
     job: Any = None
+    defining: Any = None
+    cursor: Any = None
     loop_break: bool = False
     loop_next: bool = False
     loop_last: bool = False
@@ -147,35 +162,58 @@ class Context:
     # -- variables --------------------------------------------------------
     @property
     def depth(self) -> int:
+        """How many macro calls are active."""
         return len(self.frames)
 
-    def _local_key(self, name: str) -> Optional[str]:
+    def local_key(self, name: str) -> str:
+        """The key C{local NAME} uses at the current macro depth."""
         if self.frames:
-            key = f"{self.frames[-1].name}.{len(self.frames)}.{name}"
-            if key in self.locals:
-                return key
-        return None
+            return f"{self.frames[-1].name}.{len(self.frames)}.{name}"
+        return f"..0.{name}"
+
+    def _local_key(self, name: str) -> Optional[str]:
+        key = self.local_key(name)
+        return key if key in self.locals else None
+
+    def declare_local(self, name: str, static: bool = False) -> None:
+        """C{local [-static] NAME}: a variable private to this macro call.
+
+        A new local is C{NULL}; a static one starts from the value it had
+        when an execution last left it.
+        """
+        key = self.local_key(name)
+        if static:
+            self.static_keys.add(key)
+            if key not in self.locals:
+                self.locals[key] = self.interp.statics.get(key, "NULL")
+        else:
+            self.static_keys.discard(key)
+            self.locals[key] = "NULL"
 
     def get_var(self, name: str) -> Optional[str]:
         """The value of variable C{name}, or None when it does not exist."""
-        if self.frames:
-            key = self._local_key(name)
-            if key is not None:
-                return self.locals[key]
-        v = self.private_vars.get(name)
-        if v is not None:
-            return v
+        if self.locals:
+            v = self.locals.get(self.local_key(name))
+            if v is not None:
+                return v
+        if self.private_vars:
+            v = self.private_vars.get(name)
+            if v is not None:
+                return v
         return self.interp.variables.get(name)
 
     def has_var(self, name: str) -> bool:
+        """Whether variable C{name} exists."""
         return self.get_var(name) is not None
 
     def set_var(self, name: str, value: str) -> None:
         """Assign: an existing local first, then a private, else a global."""
-        if self.frames:
-            key = self._local_key(name)
-            if key is not None:
+        if self.locals:
+            key = self.local_key(name)
+            if key in self.locals:
                 self.locals[key] = value
+                if key in self.static_keys:
+                    self.interp.statics[key] = value
                 return
         if name in self.private_vars:
             self.private_vars[name] = value
@@ -183,6 +221,7 @@ class Context:
         self.interp.variables[name] = value
 
     def del_var(self, name: str) -> bool:
+        """Delete variable C{name}; False when it did not exist."""
         key = self._local_key(name)
         if key is not None:
             del self.locals[key]

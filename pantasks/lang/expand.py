@@ -3,10 +3,17 @@
 
 Expansion works right to left: in C{$a$b}, C{$b} is replaced first and
 the result builds a new name (C{a<value of b>}); this is how C{$DB:$i}
-reaches C{$DB:0}.  The result is scanned again, so values that contain
-C{$name} are expanded too.  C{$?name} tests existence, C{$0}..C{$N} are
-macro arguments, and C{$$ref} is indirection (the inner name stops at
-C{:}).  The assignment target at the start of a line is left alone.
+reaches C{$DB:0}.  A value that contains C{$name} is expanded in its
+turn.  C{$?name} tests existence, C{$0}..C{$N} are macro arguments, and
+C{$$ref} is indirection (the inner name stops at C{:}).  The assignment
+target at the start of a line is left alone.
+
+The original rescanned the whole line after every pass, which costs
+time proportional to the square of the line for a line with many
+variables.  Here a value is scanned again only when it can take part in
+a later expansion (it contains C{$}, or it continues a name or an
+indirection to its left); everything else is final as soon as it is
+produced, so a long line costs time in proportion to its length.
 """
 
 from __future__ import annotations
@@ -19,30 +26,34 @@ if TYPE_CHECKING:  # pragma: no cover
     from pantasks.lang.context import Context
 
 NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_:")
-MAX_SUBSTITUTIONS = 10000
+#: How many values containing C{$} one line may expand (a value that
+#: refers to itself would otherwise never end).
+MAX_RESCANS = 10000
+#: The longest line expansion may build.
 MAX_LENGTH = 16 * 1024 * 1024
 ASSIGN_OPS = ("=", "+=", "-=", "++", "--")
 
 
-def _name_end(line: str, start: int, stop_at_colon: bool) -> int:
-    n = len(line)
+def _name_end(line: str, start: int, limit: int, stop_at_colon: bool) -> int:
     j = start
-    while j < n:
-        c = line[j]
-        if c not in NAME_CHARS or (stop_at_colon and c == ":"):
-            break
-        j += 1
+    if stop_at_colon:
+        while j < limit:
+            c = line[j]
+            if c not in NAME_CHARS or c == ":":
+                break
+            j += 1
+    else:
+        while j < limit and line[j] in NAME_CHARS:
+            j += 1
     return j
-
-
-def _is_assignment_target(line: str, end: int) -> bool:
-    rest = line[end:].lstrip(" \t")
-    return rest.startswith(ASSIGN_OPS)
 
 
 def lookup(ctx: "Context", name: str) -> str:
     """The value of C{$name} in C{ctx}, with macro arguments for digits.
 
+    @param ctx: the execution context.
+    @param name: the variable name, without C{$}.
+    @return: the value text.
     @raise ScriptError: C{variable NAME not found} / C{not in a macro}.
     """
     if name.isdigit():
@@ -62,6 +73,11 @@ def lookup(ctx: "Context", name: str) -> str:
 
 
 def exists(ctx: "Context", name: str) -> bool:
+    """C{$?name}: whether the variable (or macro argument) exists.
+
+    @param ctx: the execution context.
+    @param name: the variable name, without C{$?}.
+    """
     if name.isdigit():
         return bool(ctx.frames) and int(name) < len(ctx.frames[-1].args)
     return ctx.get_var(name) is not None
@@ -70,32 +86,84 @@ def exists(ctx: "Context", name: str) -> bool:
 def expand(ctx: "Context", line: str) -> str:
     """Expand every C{$name} in C{line} (see the module docstring).
 
+    @param ctx: the execution context (variables, macro arguments).
+    @param line: one piece of a command line.
+    @return: the expanded text.
     @raise ScriptError: an undefined variable, or expansion that never ends.
     """
     pos = line.rfind("$")
     if pos < 0:
         return line
-    count = 0
+    head = line  # the part still to scan is head[:limit]
+    limit = len(line)
+    tail: list[str] = []  # finished text, last chunk first
+    rescans = 0
     while pos >= 0:
         j = pos + 1
-        if j < len(line) and line[j] == "?":
-            end = _name_end(line, j + 1, False)
+        if j < limit and head[j] == "?":
+            end = _name_end(head, j + 1, limit, pos > 0 and head[pos - 1] == "$")
             if end == j + 1:
-                pos = line.rfind("$", 0, pos)
+                pos = head.rfind("$", 0, pos)
                 continue
-            value = "1" if exists(ctx, line[j + 1 : end]) else "0"
-        else:
-            indirect = pos > 0 and line[pos - 1] == "$"
-            end = _name_end(line, j, indirect)
-            if end == j:
-                pos = line.rfind("$", 0, pos)
-                continue
-            if pos == 0 and _is_assignment_target(line, end):
+            if pos == 0 and _is_assignment_target(head, end, limit, tail):
                 break
-            value = lookup(ctx, line[j:end])
-        line = line[:pos] + value + line[end:]
-        count += 1
-        if count > MAX_SUBSTITUTIONS or len(line) > MAX_LENGTH:
-            raise ScriptError("variable expansion does not end (a value refers to itself?)")
-        pos = line.rfind("$", 0, pos + len(value))
-    return line
+            value = "1" if exists(ctx, head[j + 1 : end]) else "0"
+        else:
+            indirect = pos > 0 and head[pos - 1] == "$"
+            end = _name_end(head, j, limit, indirect)
+            if end == j:
+                # A lone "$" ("word$", "$$", "${"): kept as it is.
+                pos = head.rfind("$", 0, pos)
+                continue
+            if pos == 0 and _is_assignment_target(head, end, limit, tail):
+                break
+            value = lookup(ctx, head[j:end])
+        rest = head[end:limit]
+        if "$" in value or _glues(head, pos):
+            # The value may build a name with what is at its left, or
+            # holds variables itself: scan it again.
+            if "$" in value:
+                rescans += 1
+                if rescans > MAX_RESCANS:
+                    raise ScriptError(
+                        "variable expansion does not end (a value refers to itself?)")
+            if rest and rest[0] in NAME_CHARS:
+                head = head[:pos] + value + rest
+            else:
+                if rest:
+                    tail.append(rest)
+                head = head[:pos] + value
+            limit = len(head)
+            if limit > MAX_LENGTH:
+                raise ScriptError("variable expansion makes the line too long")
+            pos = head.rfind("$", 0, limit)
+        else:
+            if rest:
+                tail.append(rest)
+            tail.append(value)
+            limit = pos
+            pos = head.rfind("$", 0, pos)
+    if not tail:
+        return head if limit == len(head) else head[:limit]
+    tail.append(head[:limit])
+    tail.reverse()
+    out = "".join(tail)
+    if len(out) > MAX_LENGTH:
+        raise ScriptError("variable expansion makes the line too long")
+    return out
+
+
+def _glues(head: str, pos: int) -> bool:
+    """Whether a value put at C{pos} continues a C{$name} (or a C{$$} or
+    C{$?}) that starts to its left."""
+    k = pos
+    while k > 0 and head[k - 1] in NAME_CHARS:
+        k -= 1
+    return k > 0 and head[k - 1] in "$?"
+
+
+def _is_assignment_target(head: str, end: int, limit: int, tail: list[str]) -> bool:
+    after = head[end:limit].lstrip(" \t")
+    if not after and tail:
+        after = "".join(reversed(tail)).lstrip(" \t")
+    return after.startswith(ASSIGN_OPS)

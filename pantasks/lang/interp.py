@@ -96,9 +96,12 @@ def quote(text: str) -> str:
 
     @param text: a command name or line, as the user wrote it.
     """
+    long = len(text) > MAX_QUOTE
+    text = text[:MAX_QUOTE]
     if not text.isprintable():
-        text = "".join(c if c.isprintable() else "\\x%02x" % (ord(c) & 0xFF) for c in text)
-    if len(text) > MAX_QUOTE:
+        text = "".join(c if c.isprintable() else
+                       ("\\x%02x" if ord(c) < 256 else "\\u%04x") % ord(c) for c in text)
+    if long or len(text) > MAX_QUOTE:
         text = text[: MAX_QUOTE - 3] + "..."
     return text
 
@@ -151,6 +154,7 @@ class Interpreter:
         self._names: Optional[list[str]] = None
         self._runners: dict[str, Callable[[Context], Result]] = {}
         self._plans: dict[str, Any] = {}
+        self._seen: set[str] = set()
         #: Commands given their line unexpanded: name -> f(ctx, rest_of_line)
         #: (the client's C{server ...} forwards text the server expands).
         self.raw_commands: dict[str, Any] = {}
@@ -323,18 +327,17 @@ class Interpreter:
                 return self._run_pieces(ctx, pieces, line)
         else:
             piece = pieces[0]
-            plan = self._plan(piece)
-            if plan is None:
-                def run(ctx: Context) -> Result:
-                    return self.run_piece(ctx, piece, line)
-            else:
-                variables = self.variables
+            plans = self._plans
 
-                def run(ctx: Context) -> Result:
-                    if self.verbose == "off" and plan(ctx):
-                        variables["STATUS"] = "1"
+            def run(ctx: Context) -> Result:
+                if self.verbose == "off":
+                    plan = plans.get(piece)
+                    if plan is None:
+                        plan = self._plan(piece)
+                    if plan and plan(ctx):
+                        self.variables["STATUS"] = "1"
                         return 1
-                    return self.run_piece(ctx, piece, line)
+                return self._run_general(ctx, piece, line)
         if len(self._runners) >= CACHE_MAX:
             self._runners.clear()
         self._runners[line] = run
@@ -351,7 +354,7 @@ class Interpreter:
         pieces = split_pieces(line)
         if len(pieces) != 1:
             return None
-        return self._plan(pieces[0])
+        return self._plan(pieces[0], now=True)
 
     def _run_pieces(self, ctx: Context, pieces: list[str], raw: str) -> Any:
         status = 1
@@ -381,6 +384,10 @@ class Interpreter:
             if plan and plan(ctx):
                 self.variables["STATUS"] = "1"
                 return 1
+        return self._run_general(ctx, piece, raw)
+
+    def _run_general(self, ctx: Context, piece: str, raw: str) -> Result:
+        """L{run_piece} without the fast plan."""
         try:
             if piece[0] == "!":
                 piece = "! " + piece[1:]
@@ -412,7 +419,7 @@ class Interpreter:
             ctx.error(str(e))
             return self._escape(ctx, raw or piece)
         except RecursionError:
-            ctx.error("expression or call nesting too deep")
+            ctx.error(_too_deep(ctx))
             return self._escape(ctx, raw or piece)
         except Exception as e:  # a bug: one line for the user, details in the log
             log.failure("internal error running {piece!r}", piece=piece)
@@ -448,7 +455,7 @@ class Interpreter:
             ctx.error(str(e))
             return self._escape(ctx, raw)
         except RecursionError:
-            ctx.error("expression or call nesting too deep")
+            ctx.error(_too_deep(ctx))
             return self._escape(ctx, raw)
         except Exception as e:
             log.failure("internal error running {raw!r}", raw=raw)
@@ -549,6 +556,10 @@ class Interpreter:
             except ExprError as e:
                 if str(e) == _expr.MSG_DIV0:
                     raise ScriptError(f"division by zero in: {quote(rhs)}") from None
+            except RecursionError:
+                # Too long to evaluate here; such text is in practice a long
+                # command line (many "-option" words), which is text anyway.
+                pass
         ctx.set_var(name, rhs)
         return 1
 
@@ -565,11 +576,22 @@ class Interpreter:
         return 1
 
     # -- fast plans --------------------------------------------------------
-    def _plan(self, piece: str) -> Any:
-        """The fast plan for C{piece}, or None (cached either way)."""
+    def _plan(self, piece: str, now: bool = False) -> Any:
+        """The fast plan for C{piece}, or None.
+
+        A plan is made the second time a piece runs (or at once when
+        C{now}): making one costs more than running a line once, so lines
+        run only once (typed commands, most of a script) never pay for it.
+        """
         plan = self._plans.get(piece)
         if plan is None:
-            plan = _make_plan(piece, self.variables)
+            if not now and piece not in self._seen:
+                if len(self._seen) >= CACHE_MAX:
+                    self._seen.clear()
+                self._seen.add(piece)
+                return None
+            self._seen.discard(piece)
+            plan = make_plan(piece)
             if len(self._plans) >= CACHE_MAX:
                 self._plans.clear()
             self._plans[piece] = plan
@@ -672,6 +694,8 @@ class Interpreter:
 _VAR_RE = re.compile(r"\$([A-Za-z0-9_:]+)")
 _ASSIGN_RE = re.compile(r"^\$([A-Za-z0-9_:]+)[ \t]*=[ \t]*(.*)$", re.S)
 _CANON_INT = re.compile(r"(?:0|[1-9][0-9]{0,9})\Z")
+#: Longest line a fast plan is made for (plans are for loop bodies).
+MAX_PLAN = 1000
 _ATOM = re.compile(r"(?:v[0-9]+|[0-9]+)\Z")
 _MAX_INT = 2147483647
 _LLMAX = 2**63 - 1
@@ -721,13 +745,34 @@ def _slow_int(s: str) -> Optional[int]:
     return v
 
 
-def _make_plan(piece: str, variables: dict[str, str]) -> Any:
+_PLAN_CACHE: dict[str, Any] = {}
+
+
+def make_plan(piece: str) -> Any:
+    """The fast plan of C{piece} (see L{_make_plan}), shared by every
+    interpreter: plans depend only on the text.
+
+    @param piece: one command, e.g. C{$n = $n + $i % 7}.
+    @return: C{f(ctx) -> bool}, or False when the piece has no plan.
+    """
+    plan = _PLAN_CACHE.get(piece)
+    if plan is None:
+        plan = _make_plan(piece)
+        if len(_PLAN_CACHE) >= CACHE_MAX:
+            _PLAN_CACHE.clear()
+        _PLAN_CACHE[piece] = plan
+    return plan
+
+
+def _make_plan(piece: str) -> Any:
     """A fast plan for C{$X = expression-of-simple-variables}, or C{False}.
 
     The plan is C{f(ctx)}: it assigns and returns True, or returns False
     when the general path must run instead (a variable is missing or its
     value is not a plain operand, the expression fails...).
     """
+    if len(piece) > MAX_PLAN:
+        return False
     m = _ASSIGN_RE.match(piece)
     if m is None:
         return False
@@ -746,7 +791,7 @@ def _make_plan(piece: str, variables: dict[str, str]) -> Any:
         slots.append((token, name))
     slots = list(dict.fromkeys(slots))
     general = _general_plan(target, compiled, tuple(slots))
-    fast = _int_plan(target, compiled, slots, general, variables)
+    fast = _int_plan(target, compiled, slots, general)
     return fast or general
 
 
@@ -764,7 +809,7 @@ def _general_plan(target: str, compiled: Any, slots: tuple) -> Callable[[Context
             subst[token] = value
         try:
             result = compiled.run(subst)
-        except ExprError:
+        except Exception:  # the general path reports (or falls back)
             return False
         ctx.set_var(target, result)
         return True
@@ -789,9 +834,7 @@ _INT_BINARY = {
 }
 
 
-def _int_plan(
-    target: str, compiled: Any, slots: list, general: Any, variables: dict[str, str]
-) -> Any:
+def _int_plan(target: str, compiled: Any, slots: list, general: Any) -> Any:
     """Python code for an expression of ints, when every operation stays
     exact in C's C{long long}: operands must be canonical decimal ints
     within the C C{int} range (so the original types them as ints), and
@@ -834,6 +877,7 @@ def _int_plan(
         return None
     expr_code = stack[0][0]
     lines = ["def plan(ctx):",
+             "    variables = ctx.interp.variables",
              "    if ctx.locals or ctx.private_vars:",
              "        get = ctx.get_var",
              "        simple = False",
@@ -869,10 +913,17 @@ def _int_plan(
         "    return True",
     ]
     env = {"_cmod": _cmod, "_slow_int": _slow_int, "_NoFast": _NoFast,
-           "general": general, "variables": variables, "KNOWN_INTS": KNOWN_INTS,
-           "known": KNOWN_INTS.get}
+           "general": general, "KNOWN_INTS": KNOWN_INTS, "known": KNOWN_INTS.get}
     exec(compile("\n".join(lines), "<assignment plan>", "exec"), env)
     return env["plan"]
+
+
+def _too_deep(ctx: Context) -> str:
+    """The message for Python's recursion limit, hit by nesting."""
+    if ctx.frames:
+        return (f"macro recursion too deep ({ctx.frames[-1].name} called at depth "
+                f"{len(ctx.frames)}, with blocks nested inside)")
+    return "blocks or expressions nested too deep"
 
 
 def _is_while(piece: str) -> bool:

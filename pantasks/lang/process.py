@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.lang.test_system -*-
+# -*- test-case-name: tests.lang.test_interp -*-
 """Shell commands run by the language (C{exec}, backticks, C{-x} options).
 
 They run through the reactor's C{spawnProcess} so a command that takes a
@@ -8,6 +8,7 @@ group), so a timeout or a shutdown can kill everything it started.
 
 from __future__ import annotations
 
+import codecs
 import os
 import signal
 from typing import Any, Optional
@@ -76,11 +77,16 @@ def capture(reactor: Any, command: str) -> Deferred:
     try:
         _spawn(reactor, _Capture(d), command)
     except OSError as e:
-        d.callback((127, ""))
         from twisted.logger import Logger
 
         Logger().warn("cannot run shell: {e}", e=e)
+        d.callback((127, ""))
     return d
+
+
+def _decoder() -> Any:
+    # Incremental: a UTF-8 character split across two reads stays whole.
+    return codecs.getincrementaldecoder("utf-8")(errors="replace")
 
 
 class _ToSink(ProcessProtocol):
@@ -88,15 +94,22 @@ class _ToSink(ProcessProtocol):
         self.done = done
         self.ctx = ctx
         self.timer: Any = None
+        self.timed_out = False
+        self._out = _decoder()
+        self._err = _decoder()
 
     def connectionMade(self) -> None:
         self.transport.closeStdin()
 
     def outReceived(self, data: bytes) -> None:
-        self.ctx.out(data.decode("utf-8", errors="replace"))
+        text = self._out.decode(data)
+        if text:
+            self.ctx.out(text)
 
     def errReceived(self, data: bytes) -> None:
-        self.ctx.err(data.decode("utf-8", errors="replace"))
+        text = self._err.decode(data)
+        if text:
+            self.ctx.err(text)
 
     def kill(self) -> None:
         self.timer = None
@@ -104,13 +117,23 @@ class _ToSink(ProcessProtocol):
         pid = self.transport.pid
         if pid:
             try:
+                # The command runs in its own session: kill all it started.
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
-                pass
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def processEnded(self, reason: Any) -> None:
         if self.timer is not None and self.timer.active():
             self.timer.cancel()
+        rest = self._out.decode(b"", final=True)
+        if rest:
+            self.ctx.out(rest)
+        rest = self._err.decode(b"", final=True)
+        if rest:
+            self.ctx.err(rest)
         self.done.callback(_status_of(reason))
 
 
@@ -122,7 +145,6 @@ def run_to_sink(reactor: Any, command: str, ctx: Any, timeout: Optional[float]) 
     """
     d: Deferred = Deferred()
     proto = _ToSink(d, ctx)
-    proto.timed_out = False
     try:
         _spawn(reactor, proto, command, _shell())
     except OSError as e:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.lang.test_blocks -*-
+# -*- test-case-name: tests.lang.test_flow -*-
 """Lines of script with their origin, and the rules for blocks.
 
 A file, a macro body or a loop body runs as a I{list} of raw lines read
@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 
 from pantasks.lang.context import Origin
 from pantasks.lang.errors import ScriptError
-from pantasks.lang.words import split_words
+from pantasks.lang.words import WHITESPACE, split_words
 
 Line = tuple[str, Origin]
 
@@ -35,6 +35,8 @@ def is_end(line: str) -> bool:
 
 
 def is_else(line: str) -> bool:
+    """True for C{else} in any case, matched by prefix; the rest of the
+    line is ignored (there is no C{else if}), as in the original."""
     return line[:4].lower() == "else"
 
 
@@ -47,13 +49,20 @@ def opens_block(line: str) -> bool:
     if word in LOOP_OPENERS:
         return True
     if word == "if":
+        # "if (cond)" opens a block, "if (cond) command" does not.  A line
+        # the word splitter rejects counts as an opener, as in the original.
         try:
             return len(split_words(line)) == 2
         except ScriptError:
-            return False
+            return True
     if word == "list":
-        parts = line.split()
-        return len(parts) == 2 or (len(parts) > 2 and parts[2] not in LIST_OPTIONS)
+        parts = line.split()[1:]
+        while parts and parts[0].startswith("-excel"):
+            del parts[0]
+        if not parts:
+            return False
+        rest = [p for p in parts[1:] if not p.startswith("-excel")]
+        return not rest or rest[0] not in LIST_OPTIONS
     if word == "macro":
         parts = line.split()
         if len(parts) < 2:
@@ -72,7 +81,7 @@ def block_depth(lines: Iterable[str]) -> int:
     depth = 0
     in_list = 0
     for raw in lines:
-        line = raw.strip()
+        line = raw.strip(WHITESPACE)
         if not line:
             continue
         if in_list:
@@ -96,8 +105,10 @@ def read_script(text: str, filename: Optional[str]) -> list[Line]:
     with C{#} or C{!} are dropped.  Line numbers count physical lines.
     """
     out: list[Line] = []
-    for n, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
-        line = raw.strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for n, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip(WHITESPACE)
         if not line or line[0] in "#!":
             continue
         out.append((line, Origin(filename, n)))

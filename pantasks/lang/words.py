@@ -9,50 +9,82 @@ Rules (see pantasks-script(7)):
     has already used).
   - single quotes are ordinary characters.
 Unlike the original, C{;} inside double quotes does not split a line.
+
+Lines may be a megabyte long (generated scripts, binary junk), so the
+scanners below work with C{str.find} and compiled patterns rather than
+a Python loop per character.
 """
 
 from __future__ import annotations
 
+import re
+
 from pantasks.lang.errors import ScriptError
 
+#: The C{isspace} characters of the C locale: what separates words.
 WHITESPACE = " \t\n\v\f\r"
+
+_PLAIN_WORD = re.compile(r"[^ \t\n\v\f\r]+")
+_SKIP_SPACE = re.compile(r"[ \t\n\v\f\r]*")
+_PARENS = re.compile(r"[()]")
 
 
 def split_pieces(line: str) -> list[str]:
     """Split a line at C{;} outside double quotes; drop empty pieces.
 
     The original split at every C{;} (a documented defect); a C{;} inside
-    C{"..."} now stays part of the word.
+    C{"..."} now stays part of the word.  An unbalanced quote leaves the
+    rest of the line in one piece, where word splitting reports it.
+
+    @param line: one raw script line.
+    @return: the stripped, non-empty pieces in order.
     """
     if ";" not in line:
         s = line.strip(WHITESPACE)
         return [s] if s else []
-    pieces = []
-    start = 0
-    inq = False
-    for i, c in enumerate(line):
-        if c == '"':
-            inq = not inq
-        elif c == ";" and not inq:
-            pieces.append(line[start:i])
-            start = i + 1
-    pieces.append(line[start:])
-    return [p for p in (x.strip(WHITESPACE) for x in pieces) if p]
+    if '"' not in line:
+        parts = line.split(";")
+    else:
+        parts = []
+        start = 0
+        pos = 0
+        n = len(line)
+        while pos < n:
+            semi = line.find(";", pos)
+            quote = line.find('"', pos)
+            if semi < 0:
+                break
+            if 0 <= quote < semi:
+                close = line.find('"', quote + 1)
+                if close < 0:
+                    break
+                pos = close + 1
+                continue
+            parts.append(line[start:semi])
+            start = pos = semi + 1
+        parts.append(line[start:])
+    return [p for p in (x.strip(WHITESPACE) for x in parts) if p]
 
 
 def split_words(line: str) -> list[str]:
     """Split one command into words (see the module docstring).
 
+    @param line: one piece, already expanded.
+    @return: the words, quotes removed, parentheses kept.
     @raise ScriptError: C{misbalanced quotes} or C{misbalanced parenthesis}.
     """
+    if '"' not in line and "(" not in line:
+        return _PLAIN_WORD.findall(line)
     words = []
     i = 0
     n = len(line)
-    while i < n:
+    skip = _SKIP_SPACE.match
+    plain = _PLAIN_WORD.match
+    while True:
+        i = skip(line, i).end()
+        if i >= n:
+            return words
         c = line[i]
-        if c in WHITESPACE:
-            i += 1
-            continue
         if c == '"':
             j = line.find('"', i + 1)
             if j < 0:
@@ -61,29 +93,30 @@ def split_words(line: str) -> list[str]:
             i = j + 1
         elif c == "(":
             depth = 0
-            j = i
-            while j < n:
-                if line[j] == "(":
+            for m in _PARENS.finditer(line, i):
+                if m.group() == "(":
                     depth += 1
-                elif line[j] == ")":
+                else:
                     depth -= 1
                     if depth == 0:
+                        j = m.start()
                         break
-                j += 1
-            if j >= n:
+            else:
                 raise ScriptError("misbalanced parenthesis")
             words.append(line[i : j + 1])
             i = j + 1
         else:
-            j = i
-            while j < n and line[j] not in WHITESPACE:
-                j += 1
-            words.append(line[i:j])
-            i = j
-    return words
+            m = plain(line, i)
+            end = m.end()
+            words.append(line[i:end])
+            i = end
 
 
 def first_word(line: str) -> str:
-    """The first white-space separated word of C{line} (raw, no quote rules)."""
+    """The first white-space separated word of C{line} (raw, no quote rules).
+
+    @param line: any text.
+    @return: the word, or an empty string.
+    """
     parts = line.split(None, 1)
     return parts[0] if parts else ""

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.lang.test_basic -*-
 """Built-in commands, grouped by theme; importing this registers them all."""
 
 from pantasks.lang.commands import basic, flow  # noqa: F401

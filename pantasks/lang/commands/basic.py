@@ -1,5 +1,11 @@
 # -*- test-case-name: tests.lang.test_basic -*-
-"""Basic built-ins: echo, input/module, exec, sleep, set, help and friends."""
+"""Basic built-ins: echo, input/module, exec, sleep, set, help and friends.
+
+Options are found anywhere on the line, as the original's
+C{get_argument} found them (C{echo a -no-return}).  C{exec} and its
+timeout run through the reactor, so a slow command delays nothing else;
+on a timeout the command is killed (the original left it running).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ import os
 from typing import Any
 
 from pantasks.lang import expr as _expr
+from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
+from pantasks.lang.interp import atof, quote
 from pantasks.lang.registry import command
 
 
@@ -16,10 +24,11 @@ from pantasks.lang.registry import command
 def cmd_echo(ctx: Context, argv: list[str]) -> int:
     args = argv[1:]
     newline = "\n"
-    if args and args[0] == "-no-return":
-        args = args[1:]
+    if "-no-return" in args:
+        args.remove("-no-return")
         newline = ""
-    ctx.out(" ".join(args) + newline)
+    if args:
+        ctx.out(" ".join(args) + newline)
     return 1
 
 
@@ -30,43 +39,43 @@ for _nop in ("nop", "#", "##", "###"):
 @command("input", help="input FILE: run the lines of a script file", readonly=False)
 def cmd_input(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
-        raise UsageError("USAGE: input (filename)")
+        raise UsageError("USAGE: input <filename>")
     if not os.path.isfile(argv[1]):
-        raise ScriptError(f"no file {argv[1]}")
+        raise ScriptError(f"no file {quote(argv[1])}")
     return (yield from ctx.interp.load_file(ctx, argv[1]))
 
 
-@command("module", help="module FILE: run a script found in the $MODULES directories", readonly=False)
+@command("module", help="module FILE: run a script found in the $MODULES directories",
+         readonly=False)
 def cmd_module(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
-        raise UsageError("USAGE: module (filename)")
-    dirs = ctx.get_list("MODULES")
-    if ctx.get_var("MODULES:n") is None:
+        raise UsageError("USAGE: module <filename>")
+    count = ctx.get_var("MODULES:n")
+    if count is None:
         raise ScriptError("MODULES list not found")
-    for d in dirs:
-        path = os.path.join(d, argv[1])
+    for i in range(max(0, int(atof(count)))):
+        d = ctx.get_var(f"MODULES:{i}")
+        if d is None:
+            raise ScriptError(f"MODULES list element {i} not found")
+        path = f"{d}/{argv[1]}"
         if os.path.isfile(path):
             return (yield from ctx.interp.load_file(ctx, path))
-    raise ScriptError(f"module {argv[1]} not found")
+    raise ScriptError(f"module {quote(argv[1])} not found")
 
 
 def _exec(ctx: Context, argv: list[str]) -> Any:
-    args = argv[1:]
-    timeout = None
-    if len(args) >= 2 and args[0] == "-timeout":
-        try:
-            timeout = float(args[1])
-        except ValueError:
-            raise UsageError("USAGE: exec [-timeout seconds] command ...") from None
-        args = args[2:]
-    if not args:
-        raise UsageError("USAGE: exec [-timeout seconds] command ...")
-    line = " ".join(args)
-    code = yield ctx.interp.shell_run(ctx, line, timeout)
+    usage = f"USAGE: {argv[0]} [-timeout seconds] command ..."
+    args = list(argv)
+    text = take_value(args, "-timeout", usage)
+    timeout = atof(text) if text is not None else 0.0
+    if len(args) < 2:
+        raise UsageError(usage)
+    line = " ".join(args[1:])
+    code = yield ctx.interp.shell_run(ctx, line, timeout if timeout > 0 else None)
     if code is None:
-        raise ScriptError(f"timeout on {line}")
+        raise ScriptError(f"timeout on {quote(line)} (killed after {text} s)")
     if code < 0:
-        raise ScriptError(f"job exited on signal {-code}")
+        raise ScriptError(f"{quote(args[1])} exited on signal {-code}")
     return 1 if code == 0 else 0
 
 
@@ -74,60 +83,53 @@ command("exec", help="exec [-timeout S] command...: run a shell command", readon
 command("!", help="! command...: run a shell command", readonly=False)(_exec)
 
 
-def _seconds(text: str, usage: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise UsageError(usage) from None
-
-
-@command("sleep", help="sleep N: wait N seconds (other work goes on)")
+@command("sleep", help="sleep N: wait N whole seconds (other work goes on)")
 def cmd_sleep(ctx: Context, argv: list[str]) -> Any:
-    if len(argv) != 2:
-        raise UsageError("USAGE: sleep (seconds)")
-    yield ctx.interp.sleep(int(_seconds(argv[1], "USAGE: sleep (seconds)")))
+    if len(argv) < 2:
+        raise UsageError("usage: sleep N")
+    yield ctx.interp.sleep(max(0, int(atof(argv[1]))))
     return 1
 
 
-@command("usleep", help="usleep N: wait N microseconds")
+@command("usleep", help="usleep N: wait N microseconds (other work goes on)")
 def cmd_usleep(ctx: Context, argv: list[str]) -> Any:
-    if len(argv) != 2:
-        raise UsageError("USAGE: usleep (microseconds)")
-    yield ctx.interp.sleep(_seconds(argv[1], "USAGE: usleep (microseconds)") / 1e6)
+    if len(argv) < 2:
+        raise UsageError("usage: usleep N")
+    yield ctx.interp.sleep(max(0, int(atof(argv[1]))) / 1e6)
     return 1
 
 
 @command("set", help="set NAME = expression: assign a numeric value")
 def cmd_set(ctx: Context, argv: list[str]) -> int:
     if len(argv) < 4 or argv[2] != "=":
-        raise UsageError("USAGE: set NAME = expression")
+        raise UsageError("USAGE: set NAME = (expression)")
     text = " ".join(argv[3:])
     try:
         value = _expr.evaluate(text)
     except ExprError as e:
-        raise ScriptError(f"set: {e}") from None
+        raise ScriptError(f"set {quote(argv[1])}: {e}: {quote(text)}") from None
     ctx.set_var(argv[1], value)
     return 1
 
 
 @command("opihi", help="opihi verbose on|off|error: echo lines as they run")
 def cmd_opihi(ctx: Context, argv: list[str]) -> int:
-    if len(argv) == 3 and argv[1] == "verbose" and argv[2] in ("on", "off", "error"):
-        ctx.interp.verbose = argv[2]
+    if len(argv) < 2:
+        raise UsageError("USAGE: opihi (verbose) [on/off/error]")
+    if argv[1].lower() != "verbose":
+        raise ScriptError(f"unknown mode {quote(argv[1])}")
+    if len(argv) == 2:
+        ctx.err(f"opihi verbose mode: {ctx.interp.verbose}\n")
         return 1
-    if len(argv) == 2 and argv[1] == "verbose":
-        ctx.err(f"opihi verbose {ctx.interp.verbose}\n")
-        return 1
-    raise UsageError("USAGE: opihi verbose (on|off|error)")
+    mode = argv[2].lower()
+    if mode not in ("on", "off", "error"):
+        raise ScriptError(f"unknown verbose mode {quote(argv[2])}")
+    ctx.interp.verbose = mode
+    return 1
 
 
 def _quit(ctx: Context, argv: list[str]) -> int:
-    code = 0
-    if len(argv) > 1:
-        try:
-            code = int(argv[1])
-        except ValueError:
-            raise UsageError(f"USAGE: {argv[0]} [exit code]") from None
+    code = int(atof(argv[1])) & 0xFF if len(argv) > 1 else 0
     handler = ctx.interp.quit_handler
     if handler is None:
         raise ScriptError(f"{argv[0]}: not available here")
@@ -139,16 +141,25 @@ command("quit", help="quit [code]: leave pantasks", readonly=False)(_quit)
 command("exit", help="exit [code]: leave pantasks", readonly=False)(_quit)
 
 
-@command("output", help="output FILE|stdout|stderr [-err]: redirect output", readonly=False)
+@command("output", help="output FILE|stdout|stderr [-err] [-current V]: redirect output",
+         readonly=False)
 def cmd_output(ctx: Context, argv: list[str]) -> int:
-    args = argv[1:]
-    err = "-err" in args
-    args = [a for a in args if a != "-err"]
-    if len(args) != 1:
-        raise UsageError("USAGE: output (filename|stdout|stderr) [-err]")
-    target = args[0]
+    usage = "USAGE: output <filename> [-err] [-current var]"
+    args = list(argv)
+    err = take_flag(args, "-err")
     sink = ctx.sink
     attr = "redirect_err" if err else "redirect_out"
+    current = take_value(args, "-current", usage)
+    if current is not None:
+        f = getattr(sink, attr)
+        name = getattr(f, "name", None) if f is not None else None
+        ctx.set_var(current, name or ("stderr" if err else "stdout"))
+        return 1
+    if "-buffer" in args or "-dump" in args:
+        raise ScriptError("output -buffer and -dump are not supported")
+    if len(args) != 2:
+        raise UsageError(usage)
+    target = args[1]
     old = getattr(sink, attr)
     if old is not None:
         try:
@@ -159,10 +170,10 @@ def cmd_output(ctx: Context, argv: list[str]) -> int:
         setattr(sink, attr, None)
         return 1
     try:
-        setattr(sink, attr, open(target, "a"))
+        setattr(sink, attr, open(target, "a", encoding="utf-8", errors="replace"))
     except OSError as e:
         setattr(sink, attr, None)
-        raise ScriptError(f"cannot open {target}: {e.strerror}") from None
+        raise ScriptError(f"cannot open {quote(target)}: {e.strerror}") from None
     return 1
 
 
@@ -175,7 +186,7 @@ def cmd_help(ctx: Context, argv: list[str]) -> int:
         return 1
     name = argv[1]
     if name not in interp.commands and name not in interp.macros:
-        raise ScriptError(f"No help for: {name}")
+        raise ScriptError(f"No help for: {quote(name)}")
     ctx.out(f"{name} -- {_help_of(interp, name)}\n")
     return 1
 
@@ -195,7 +206,7 @@ def cmd_which(ctx: Context, argv: list[str]) -> int:
     name = argv[1]
     interp = ctx.interp
     if name not in interp.commands and name not in interp.macros:
-        raise ScriptError(f"{name} not found")
+        raise ScriptError(f"no exact match to {quote(name)}")
     ctx.err(f"{name:<25s} -- {_help_of(interp, name)}\n")
     return 1
 
