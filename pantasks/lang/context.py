@@ -141,6 +141,11 @@ class Context:
     loop_break: bool = False
     loop_next: bool = False
     loop_last: bool = False
+    #: Writes stay in C{private_vars}: a C{watch} client may use variables
+    #: in its own session without changing the server's.
+    sandboxed: bool = False
+    #: Set by C{quit}/C{exit}: every enclosing list, file and macro stops.
+    quitting: bool = False
     on_exit: Optional[Callable[[int], None]] = None
 
     # -- output -----------------------------------------------------------
@@ -215,7 +220,7 @@ class Context:
                 if key in self.static_keys:
                     self.interp.statics[key] = value
                 return
-        if name in self.private_vars:
+        if name in self.private_vars or self.sandboxed:
             self.private_vars[name] = value
             return
         self.interp.variables[name] = value

@@ -259,7 +259,7 @@ class Interpreter:
             ctx.error(f"internal error: {e.__class__.__name__}: {e}")
             status = 0
         finally:
-            ctx.loop_break = ctx.loop_next = ctx.loop_last = False
+            ctx.loop_break = ctx.loop_next = ctx.loop_last = ctx.quitting = False
         return status
 
     def run_list(self, ctx: Context, cursor: Cursor) -> Any:
@@ -291,7 +291,7 @@ class Interpreter:
                     ok = 0
                     break
                 if ctx.loop_break or ctx.loop_next or ctx.loop_last:
-                    if ctx.loop_break:
+                    if ctx.loop_break and not ctx.quitting:
                         ok = 0
                     break
         finally:
@@ -330,7 +330,7 @@ class Interpreter:
             plans = self._plans
 
             def run(ctx: Context) -> Result:
-                if self.verbose == "off":
+                if self.verbose == "off" and not ctx.sandboxed:
                     plan = plans.get(piece)
                     if plan is None:
                         plan = self._plan(piece)
@@ -377,7 +377,7 @@ class Interpreter:
         @return: a status (1 ok, 0 failed, -1 unknown command) or a
             generator to drive that returns one.
         """
-        if self.verbose == "off":
+        if self.verbose == "off" and not ctx.sandboxed:
             plan = self._plans.get(piece)
             if plan is None:
                 plan = self._plan(piece)
@@ -685,6 +685,8 @@ class Interpreter:
             status = yield from self.run_list(ctx, Cursor(lines))
         finally:
             ctx.origin = saved
+        if ctx.quitting:
+            return status  # keep the flag: the caller stops too
         ctx.loop_break = ctx.loop_next = ctx.loop_last = False
         return status
 

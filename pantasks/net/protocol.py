@@ -41,7 +41,13 @@ from pantasks.lang.context import Origin, OutputSink
 from pantasks.lang.source import is_end, opens_block
 from pantasks.net import FAULTS, fault_line
 from pantasks.net.access import AccessList
-from pantasks.net.auth import DEFAULT_USER, FailureTracker, HMACCredentials, IPantasksAvatar
+from pantasks.net.auth import (
+    DEFAULT_USER,
+    WATCH,
+    FailureTracker,
+    HMACCredentials,
+    IPantasksAvatar,
+)
 
 log = Logger()
 
@@ -486,6 +492,13 @@ class LineServerProtocol(LineReceiver):
         ctx = interp.new_context(self.sink)
         ctx.role = self.avatar.role
         ctx.user = self.avatar.name
+        if ctx.role == WATCH:
+            # A watch user's variables live in its own session, never in
+            # the server's globals.
+            ctx.sandboxed = True
+            if not hasattr(self, "session_vars"):
+                self.session_vars: dict[str, str] = {}
+            ctx.private_vars = self.session_vars
         items = [(ln, Origin(None, n)) for n, ln in enumerate(lines, 1) if ln]
         try:
             d = interp.execute(ctx, items)

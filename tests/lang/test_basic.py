@@ -84,8 +84,14 @@ def test_quit_and_exit() -> None:
     assert run("quit", interp)[2] == "b.pro:1: quit: not available here\n"
     calls = []
     interp.quit_handler = lambda ctx, code: calls.append(code)
-    run("quit\nexit 3\nexit 2.7\nexit 300\nexit junk", interp)
+    for line in ("quit", "exit 3", "exit 2.7", "exit 300", "exit junk"):
+        run(line, interp)
     assert calls == [0, 3, 2, 44, 0]
+    # quit stops the execution: nothing after it runs, not even in the caller.
+    calls.clear()
+    out = run("macro m\nfor i 0 3\necho $i\nif ($i == 1) exit 5\nend\nend\nm\necho never", interp)
+    assert calls == [5]
+    assert out[1] == "0\n1\n"
 
 
 def test_output_redirection(tmp_path: Path) -> None:

@@ -103,3 +103,26 @@ class ScriptContextTests(SynchronousTestCase):
                          "kill: permission denied (user eve has the watch role)")
         self.assertIsNone(refusal(server.interp, ctx, ["statu"]), "prefix of a read-only command")
         self.assertIsNone(refusal(server.interp, ctx, ["nosuchthing"]))
+
+
+class WatchSandboxTests(SynchronousTestCase):
+    """A watch user's variables stay in its session (fast loop paths too)."""
+
+    def test_assignments_do_not_reach_the_server(self) -> None:
+        server = make_server()
+        admin = server.login()
+        self.assertEqual(admin.ask("$LABEL = real"), "STATUS 1\n")
+        bob = server.login(user="bob", password="bobpw")
+        self.assertEqual(bob.ask("$LABEL = mine"), "STATUS 1\n")
+        self.assertEqual(bob.ask("echo $LABEL"), "O mine\nSTATUS 1\n")
+        bob.send("for i 0 3\n")
+        bob.take()
+        bob.send("$n = $i + 1\n")
+        bob.take()
+        bob.send("$n = $i + 1\n")
+        bob.take()
+        self.assertEqual(bob.ask("end"), "STATUS 1\n")
+        self.assertEqual(admin.ask("echo $LABEL"), "O real\nSTATUS 1\n")
+        self.assertIn("variable n not found", admin.ask("echo $n"))
+        self.assertIn("variable i not found", admin.ask("echo $i"))
+        self.assertEqual(server.interp.variables["LABEL"], "real")

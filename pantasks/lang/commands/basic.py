@@ -134,6 +134,9 @@ def _quit(ctx: Context, argv: list[str]) -> int:
     if handler is None:
         raise ScriptError(f"{argv[0]}: not available here")
     handler(ctx, code)
+    # Stop this execution here: every enclosing list, macro and file.
+    ctx.quitting = True
+    ctx.loop_break = True
     return 1
 
 

@@ -250,7 +250,7 @@ def cmd_for(ctx: Context, argv: list[str]) -> Any:
                 known[text] = value
         else:
             text = _loop_text(value)
-        simple = not (ctx.locals or ctx.private_vars)
+        simple = not (ctx.locals or ctx.private_vars or ctx.sandboxed)
         if simple:
             variables[var] = text
         else:
@@ -264,7 +264,7 @@ def cmd_for(ctx: Context, argv: list[str]) -> Any:
         else:
             ok = 1
             checks = False
-            fast = interp.verbose == "off"
+            fast = interp.verbose == "off" and not ctx.sandboxed
             for plan, run, origin in steps:
                 if plan is not None and fast and plan(ctx):
                     variables["STATUS"] = "1"
