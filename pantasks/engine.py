@@ -36,15 +36,41 @@ def make_engine(
     @param reactor: IReactorTime + IReactorProcess (a Clock in unit tests).
     @param log_sink: where task macros and scheduler messages write.
     @param runner: an IJobRunner; by default a local process pool.
+    @param jitter: False for exact exec periods (the original's +-25%
+        fuzz off); tests use it.
+    @param rand: the fuzz's source of uniform numbers in [0, 1).
+    @param max_output_bytes: per job and stream, the output kept in
+        memory for the exit macro (the rest goes only to the task's file).
+    @param kill_grace: seconds between SIGTERM and SIGKILL when a job is
+        killed or times out.
     """
     from pantasks.lang.interp import Interpreter
     from pantasks.sched.commands import SCHEDULER
     from pantasks.sched.scheduler import Scheduler
 
     interp = Interpreter(reactor=reactor, tables=[SCHEDULER], log_sink=log_sink)
+    _scheduler_delete_wins(interp, SCHEDULER.commands["delete"])
     if runner is None:
         from pantasks.exec.local import LocalRunner
 
         runner = LocalRunner(reactor, max_output_bytes=max_output_bytes, kill_grace=kill_grace)
     scheduler = Scheduler(interp, runner, reactor, rand=rand, jitter=jitter)
     return Engine(interp, scheduler, runner)
+
+
+def _scheduler_delete_wins(interp: Any, ours: Any) -> None:
+    """C{delete job N} and C{delete task NAME} must reach the scheduler
+    even when the language has a C{delete} of its own (in the original the
+    data library's C{delete} shadowed them): ours runs for those two forms
+    and hands anything else to the other one."""
+    other = interp.commands.get("delete")
+    if other is None or other is ours:
+        return
+    import dataclasses
+
+    def delete(ctx: Any, argv: list[str]) -> Any:
+        if len(argv) > 1 and argv[1] in ("job", "task"):
+            return ours.func(ctx, argv)
+        return other.func(ctx, argv)
+
+    interp.commands["delete"] = dataclasses.replace(ours, func=delete)

@@ -19,18 +19,35 @@ from pantasks.lang.registry import CommandTable
 from pantasks.lang.source import is_end
 from pantasks.sched.model import SPECIAL_EXITS, Task
 from pantasks.sched.render import (
+    compile_task_regex,
     render_job_list,
-    render_showtask,
+    render_scheduler_lines,
+    render_showtask_chunks,
     render_status,
     render_task_table,
     render_taskstats,
 )
-from pantasks.sched.timerange import parse_trange
+from pantasks.sched.timerange import parse_trange, range_warning
 
 SCHEDULER = CommandTable()
 command = SCHEDULER.command
 
 NOT_IN_TASK = "ERROR: not defining or running a task"
+
+#: The original's task keywords, matched in any case inside C{task ... end}.
+TASK_KEYWORDS = frozenset(
+    "host nice nmax active trange stdout stderr command options periods npending "
+    "task.exit task.exec".split()
+)
+
+
+def _keyword_case(line: str) -> str:
+    """C{HOST local} inside a task block runs as C{host local}."""
+    word = line.split(None, 1)[0] if line else ""
+    low = word.lower()
+    if low != word and low in TASK_KEYWORDS:
+        return low + line[len(word):]
+    return line
 
 
 def scheduler_of(ctx: Context) -> Any:
@@ -56,8 +73,9 @@ def _target(ctx: Context) -> Task:
 
 
 def _int(text: str, usage: str) -> int:
+    """A whole number (C{12}, C{+3}, C{08}); anything else is C{usage}."""
     try:
-        return int(text, 0) if text.strip().lstrip("+-").isdigit() else int(float(text))
+        return int(text.strip(), 10)
     except ValueError:
         raise UsageError(usage) from None
 
@@ -73,11 +91,20 @@ def _float(text: str, what: str) -> float:
 
 
 # -- the task block -------------------------------------------------------
+TASK_USAGE = (
+    "USAGE: task -list\n"
+    "USAGE: task -longlist\n"
+    "USAGE: task -show (task)\n"
+    "USAGE: task <name>\n"
+    "  (enter commands & task functions; end with the word 'END')"
+)
+
+
 @command("task", help="task NAME / definition lines / end: define or edit a task", readonly=False)
 def cmd_task(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
         _consume_block(ctx)
-        raise UsageError("USAGE: task <name>  (enter commands & task functions; end with 'END')")
+        raise UsageError(TASK_USAGE)
     sched = scheduler_of(ctx)
     name = argv[1]
     task = sched.take_for_edit(name)
@@ -99,7 +126,7 @@ def cmd_task(ctx: Context, argv: list[str]) -> Any:
                 closed = True
                 break
             ctx.origin = origin
-            r = interp.run_line(ctx, line)
+            r = interp.run_line(ctx, _keyword_case(line))
             if r.__class__ is not int:
                 r = yield from r
             # Errors in a definition line are reported but do not stop it.
@@ -181,24 +208,32 @@ def cmd_options(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
+HOST_USAGE = (
+    "USAGE: host <name> [-required]\n"
+    "  define host machine for this task\n"
+    "  -required flags indicates controller must use this host\n"
+    "  value of 'local' for host indicates process not using controller\n"
+    "  value of 'anyhost' for host indicates controller may assign at will"
+)
+
+
 @command("host", help="host local|anyhost|NAME [-required]: where the task's jobs run",
          readonly=False)
 def cmd_host(ctx: Context, argv: list[str]) -> int:
-    task = _target(ctx)
     args = argv[1:]
     required = "-required" in args
     args = [a for a in args if a != "-required"]
     if len(args) != 1:
-        raise UsageError("USAGE: host local | anyhost | none | (hostname) [-required]")
+        raise UsageError(HOST_USAGE)
+    task = _target(ctx)
     name = args[0]
-    task.host_required = False
+    task.host_required = required
     if name.lower() == "local":
         task.host = None
     elif name.lower() == "anyhost":
         task.host = "anyhost"
     else:
         task.host = name
-        task.host_required = required
     return 1
 
 
@@ -295,7 +330,13 @@ def cmd_trange(ctx: Context, argv: list[str]) -> int:
     if len(argv) == 2 and argv[1] == "-reset":
         task.ranges = []
         return 1
-    task.ranges.append(parse_trange(argv[1:]))
+    sched = getattr(ctx.interp, "scheduler", None)
+    now = sched.reactor.seconds() if sched is not None else None
+    rng = parse_trange(argv[1:], now)
+    warning = range_warning(rng)
+    if warning:
+        ctx.err(warning + "\n")
+    task.ranges.append(rng)
     return 1
 
 
@@ -341,7 +382,6 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
     args = argv[1:]
     details = False
     tasks_only = False
-    jobs = False
     i = 0
     while i < len(args):
         a = args[i]
@@ -351,27 +391,27 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
         if a == "-tasks":
             tasks_only = True
         elif a == "-jobs":
-            jobs = True
+            pass  # the job list is always shown
         elif a in ("-taskinfo", "-info", "-v", "-verbose", "-details"):
             details = True
         elif a in ("-taskstats", "-taskstatsreset"):
-            regex = args[i + 1] if i + 1 < len(args) else None
+            rest = args[i + 1:]
+            if len(rest) > 1:
+                ctx.err(STATUS_HELP)
+                return 0
+            regex = rest[0] if rest else None
             tasks = list(sched.tasks.values())
             if a == "-taskstats":
+                ctx.out(render_scheduler_lines(sched.state, _controller_running(sched)))
                 ctx.out(render_taskstats(tasks, now, regex))
-            else:
-                import re
-
-                try:
-                    pattern = re.compile(regex) if regex else None
-                except re.error as e:
-                    raise ScriptError(f"status: bad regular expression {regex}: {e}") from None
-                for t in tasks:
-                    if pattern is None or pattern.search(t.name):
-                        sched.reset_stats(t)
+                return 1
+            pattern = compile_task_regex(regex)
+            for t in tasks:
+                if pattern is None or pattern.search(t.name):
+                    sched.reset_stats(t)
             return 1
         elif a in ("-c", "-control", "-controller"):
-            pass
+            pass  # no remote controller in this build: nothing to add
         else:
             ctx.err(STATUS_HELP)
             return 0
@@ -383,10 +423,14 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
     ctx.out(
         render_status(
             tasks, list(sched.jobs.values()), now, sched.state,
-            getattr(sched, "controller_running", False), details=details, show_jobs=True,
+            _controller_running(sched), details=details, show_jobs=True,
         )
     )
     return 1
+
+
+def _controller_running(sched: Any) -> bool:
+    return bool(getattr(sched, "controller_running", False))
 
 
 @command("showtask", help="showtask NAME: a task's settings and macros")
@@ -396,9 +440,10 @@ def cmd_showtask(ctx: Context, argv: list[str]) -> int:
     task = scheduler_of(ctx).tasks.get(argv[1])
     if task is None:
         raise ScriptError(f"task {argv[1]} not found")
-    out, err = render_showtask(task)
-    ctx.out(out)
-    ctx.err(err)
+    # The macro bodies go to stderr, the rest to stdout, in the original's
+    # order (a client that merges the streams sees them interleaved).
+    for stream, text in render_showtask_chunks(task):
+        (ctx.out if stream == "out" else ctx.err)(text)
     return 1
 
 
@@ -413,27 +458,41 @@ def _job_id(text: str, usage: str) -> int:
 def cmd_kill(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 2:
         raise UsageError("USAGE: kill (JobID)")
-    if not scheduler_of(ctx).kill(_job_id(argv[1], "USAGE: kill (JobID)")):
-        ctx.err("job not found\n")
-        return 1
-    ctx.err("job removed\n")
+    return _kill(ctx, argv[1], "USAGE: kill (JobID)")
+
+
+def _kill(ctx: Context, text: str, usage: str) -> int:
+    outcome = scheduler_of(ctx).kill(_job_id(text, usage))
+    if outcome == "unknown":
+        ctx.out("job not found\n")
+    elif outcome == "finishing":
+        ctx.out(f"job {text} has ended; its exit macro is running\n")
+    else:
+        ctx.out("job removed\n")
     return 1
+
+
+DELETE_USAGE = "USAGE: delete job (JobID)\nUSAGE: delete task (TaskName) [-force]"
 
 
 @command("delete", help="delete job JOBID | delete task NAME [-force]", readonly=False)
 def cmd_delete(ctx: Context, argv: list[str]) -> int:
-    usage = "USAGE: delete job (JobID)\nUSAGE: delete task (TaskName) [-force]"
-    if len(argv) >= 3 and argv[1] == "job" and len(argv) == 3:
-        return cmd_kill(ctx, ["kill", argv[2]])
-    if len(argv) >= 3 and argv[1] == "task":
-        force = "-force" in argv[3:]
-        if len(argv) != 3 + int(force):
-            raise UsageError(usage)
-        problem = scheduler_of(ctx).delete_task(argv[2], force)
+    what = argv[1] if len(argv) > 1 else ""
+    if what == "job":
+        if len(argv) != 3:
+            raise UsageError("USAGE: delete job (JobID)")
+        return _kill(ctx, argv[2], "USAGE: delete job (JobID)")
+    if what == "task":
+        args = argv[2:]
+        force = "-force" in args
+        args = [a for a in args if a != "-force"]
+        if len(args) != 1:
+            raise UsageError("USAGE: delete task (TaskName) [-force]")
+        problem = scheduler_of(ctx).delete_task(args[0], force)
         if problem:
             raise ScriptError(problem)
         return 1
-    raise UsageError(usage)
+    raise UsageError(DELETE_USAGE)
 
 
 @command("flush", help="flush jobs: kill and forget every job", readonly=False)

@@ -101,6 +101,13 @@ class Task:
     )
     last: Optional[float] = None  # start of the current exec period
     timer: Any = None
+    #: True while its C{task.exec} runs (it may wait, e.g. on C{exec}).
+    in_exec: bool = False
+    #: The last spawn failure reported for this task (repeats are not
+    #: logged again until a job of the task starts).
+    spawn_error: Optional[str] = None
+    #: True while launches are held back for lack of file descriptors.
+    fd_blocked: bool = False
 
     @property
     def dynamic(self) -> bool:
@@ -136,3 +143,11 @@ class Job:
     state: str = "PENDING"  # PENDING BUSY EXIT CRASH TIMEOUT KILLED
     started: float = 0.0
     hostname: str = "localhost"
+    #: The runner's result once it arrived; while the scheduler is halted
+    #: it waits here until C{run} or C{stop}.
+    result: Any = None
+    #: True once the job has been counted (success, failure, timeout or
+    #: kill); its exit macro may still be running.
+    harvested: bool = False
+    #: True when the job is local (it holds file descriptors here).
+    local: bool = True

@@ -8,11 +8,20 @@ runner reports it, not on the next poll.  The rules for I{whether} a task
 may launch follow the original (active, trange, nmax, npending, exec
 period with +-25% jitter, C{task.exec} may C{break} to skip).  Where jobs
 run is the business of an L{pantasks.exec.interfaces.IJobRunner}.
+
+Every job is counted exactly once, as a success, a failure (non-zero
+exit, crash, or a command that could not be started), a timeout, or a
+kill (C{kill}, C{delete job}, C{flush jobs}, C{delete task -force},
+C{shutdown now}), so C{Nrun} (submitted minus counted) always equals the
+number of jobs still running.  The original forgot killed jobs, so its
+C{Nrun} stayed too high for ever.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import resource
 from typing import Any, Callable, Optional
 
 from twisted.application import service
@@ -20,17 +29,75 @@ from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.logger import Logger
 
 from pantasks.exec.interfaces import JobSpec
-from pantasks.exec.result import CRASH, EXIT, KILLED, SPAWNFAIL, TIMEOUT, JobResult
+from pantasks.exec.result import CRASH, EXIT, KILLED, SPAWNFAIL, JobResult
 from pantasks.lang.context import Context
+from pantasks.lang.driver import drive
 from pantasks.lang.source import Cursor
 from pantasks.sched.model import Job, Task
-from pantasks.sched.timerange import bump_ranges, time_valid
+from pantasks.sched.timerange import ABS, DAY, WEEK, _test_time, bump_ranges, time_valid
 
 log = Logger()
 
-#: While a task may not launch for a reason only time can change (trange),
-#: look again this often (seconds).
+#: While a task may not launch for lack of file descriptors, look again
+#: this often (seconds).
 RECHECK = 1.0
+
+#: While a task is outside its time ranges, it is checked again when the
+#: clock next crosses a range boundary, or after this long (seconds), in
+#: case the system clock was set back.
+RANGE_RECHECK_MAX = 60.0
+
+_PERIODS = {DAY: 86400, WEEK: 7 * 86400}
+
+
+def next_range_change(ranges: list, now: float) -> float:
+    """The next instant after C{now} when a task's validity may change:
+    the next start or end (the second after C{stop}) of any of its ranges,
+    at most L{RANGE_RECHECK_MAX} away.
+
+    @param ranges: L{pantasks.sched.model.TimeRange}s.
+    @param now: epoch seconds.
+    """
+    base = float(int(now // 1))
+    best = RANGE_RECHECK_MAX
+    for rng in ranges:
+        t = _test_time(rng.kind, now)
+        for bound in (rng.start, rng.stop + 1):
+            if rng.kind == ABS:
+                delta = bound - t
+                if delta <= 0:
+                    continue
+            else:
+                period = _PERIODS[rng.kind]
+                delta = (bound - t) % period or period
+            best = min(best, delta)
+    return max(base + best, now + 0.001)
+
+#: File descriptors a local job may hold in the server: its stdout and
+#: stderr pipes and the task's two dump files.
+FDS_PER_JOB = 4
+
+#: The last file descriptors of the server are kept for tasks that have
+#: no job running, for the listening socket, clients and the logs: a task
+#: with many jobs running (C{npending 2000} of sleeping jobs) may not take
+#: them, so the other tasks keep running.
+FD_RESERVE = 64
+
+
+def _open_fds() -> int:
+    """How many file descriptors this process has open."""
+    try:
+        return len(os.listdir("/proc/self/fd")) - 1
+    except OSError:  # no /proc: a portable, slower count
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        count = 0
+        for fd in range(min(soft, 65536)):
+            try:
+                os.fstat(fd)
+            except OSError:
+                continue
+            count += 1
+        return count
 
 
 class Scheduler(service.Service):
@@ -40,6 +107,13 @@ class Scheduler(service.Service):
         C{run}), C{"running"}, or C{"harvesting"} (after C{stop}: no new
         jobs, running ones still harvested).  C{halt} is C{"stopped"}:
         results that arrive meanwhile wait until C{run} or C{stop}.
+    @ivar tasks: the tasks in list (scheduling and listing) order.
+    @ivar jobs: the jobs not yet forgotten, by id, in launch order; a job
+        stays here while its exit macro runs.
+    @ivar verbose: 0 (quiet), 1 (C{verbose on}: job starts and ends in
+        the log) or 2 (C{verbose threads}, the same here).
+    @ivar listeners: callables C{(job, state, status_text, hostname)}
+        told about every harvested job (before its exit macro runs).
     """
 
     name = "scheduler"
@@ -51,19 +125,32 @@ class Scheduler(service.Service):
         reactor: Any,
         rand: Optional[Callable[[], float]] = None,
         jitter: bool = True,
+        fd_reserve: int = FD_RESERVE,
     ) -> None:
+        """
+        @param interp: the L{pantasks.lang.interp.Interpreter} that runs
+            the tasks' macros; it gets C{interp.scheduler = self}.
+        @param runner: an L{pantasks.exec.interfaces.IJobRunner}.
+        @param reactor: C{IReactorTime} (a C{task.Clock} in tests).
+        @param rand: uniform random numbers in [0, 1) for the timer fuzz.
+        @param jitter: False disables the fuzz (exact periods).
+        @param fd_reserve: see L{FD_RESERVE}.
+        """
         self.interp = interp
         self.runner = runner
         self.reactor = reactor
         self.rand = rand or random.random
         self.jitter = jitter
+        self.fd_reserve = fd_reserve
         self.tasks: dict[str, Task] = {}
         self.jobs: dict[int, Job] = {}
         self.state = "stopped"
         self.verbose = 0
         self.next_job_id = 1
-        self._held: list[tuple[Job, JobResult]] = []
-        self._exiting: list[Deferred] = []
+        self.listeners: list[Callable[..., Any]] = []
+        self._held: list[Job] = []
+        self._idle_waiters: list[Deferred] = []
+        self._local_running = 0
         interp.scheduler = self
 
     # -- the log ------------------------------------------------------------
@@ -72,6 +159,7 @@ class Scheduler(service.Service):
         self.interp.log_sink.out(text if text.endswith("\n") else text + "\n")
 
     def warn(self, text: str) -> None:
+        """A scheduler problem to the server log (stderr stream)."""
         self.interp.log_sink.err(text if text.endswith("\n") else text + "\n")
 
     # -- run / stop / halt -------------------------------------------------
@@ -98,9 +186,13 @@ class Scheduler(service.Service):
 
     def _cancel_timers(self) -> None:
         for task in self.tasks.values():
-            if task.timer is not None and task.timer.active():
-                task.timer.cancel()
-            task.timer = None
+            self._cancel_timer(task)
+
+    @staticmethod
+    def _cancel_timer(task: Task) -> None:
+        if task.timer is not None and task.timer.active():
+            task.timer.cancel()
+        task.timer = None
 
     def _reset_timer(self, task: Task, now: float) -> None:
         # The first exec after run comes between 1x and 2x the exec period
@@ -109,7 +201,8 @@ class Scheduler(service.Service):
         self._arm(task, task.last + task.exec_period)
 
     def _arm(self, task: Task, when: float) -> None:
-        if self.state != "running" or task.name not in self.tasks:
+        """Make sure the task is checked at C{when} at the latest."""
+        if self.state != "running" or self.tasks.get(task.name) is not task:
             return
         if task.timer is not None and task.timer.active():
             if task.timer.getTime() <= when:
@@ -120,11 +213,11 @@ class Scheduler(service.Service):
 
     # -- task list ---------------------------------------------------------
     def take_for_edit(self, name: str) -> Optional[Task]:
-        """Take an existing task out of the list while it is redefined."""
+        """Take an existing task out of the list while it is redefined
+        (the scheduler skips it until L{add_task})."""
         task = self.tasks.pop(name, None)
-        if task is not None and task.timer is not None and task.timer.active():
-            task.timer.cancel()
-            task.timer = None
+        if task is not None:
+            self._cancel_timer(task)
         return task
 
     def add_task(self, task: Task) -> None:
@@ -138,14 +231,26 @@ class Scheduler(service.Service):
             else:
                 self._arm(task, max(now, task.last + task.exec_period))
 
+    def running_jobs(self, task: Task) -> list[Job]:
+        """The task's jobs that have not ended (or been counted) yet."""
+        return [j for j in self.jobs.values() if j.task is task and not j.harvested]
+
     def delete_task(self, name: str, force: bool = False) -> str:
-        """Remove a task; refuse while its jobs run unless C{force}."""
+        """Remove a task (C{delete task NAME [-force]}).
+
+        @return: C{""} when done, else the reason it was refused: the
+            task does not exist, or jobs of it are running and C{force}
+            is false.  With C{force} they are killed (counted as kills,
+            no exit macro runs).
+        """
         task = self.tasks.get(name)
         if task is None:
             return f"task {name} not found"
-        running = [j for j in self.jobs.values() if j.task is task]
+        running = self.running_jobs(task)
         if running and not force:
-            return f"task {name} has {len(running)} running jobs (use delete task {name} -force)"
+            n = len(running)
+            return (f"task {name} has {n} running job{'s' if n != 1 else ''}: "
+                    f"not deleted (kill them, or use delete task {name} -force)")
         for job in running:
             self.kill(job.job_id)
         self.take_for_edit(name)
@@ -156,44 +261,70 @@ class Scheduler(service.Service):
         task.timer = None
         if self.state != "running" or self.tasks.get(task.name) is not task:
             return
-        if getattr(task, "in_exec", False):
-            return
+        if task.in_exec:
+            return  # re-armed when the exec macro ends
         now = self.reactor.seconds()
         if not task.active:
             return  # re-armed when the task is redefined
         if not time_valid(task.ranges, now):
-            self._arm(task, now + min(RECHECK, max(task.exec_period, 0.001)))
+            self._arm(task, next_range_change(task.ranges, now))
             return
         if task.nmax and task.njobs >= task.nmax:
             return  # re-armed by a stats reset
         if task.npending_max and task.npending >= task.npending_max:
             return  # re-armed when one of its jobs ends
-        if task.last is not None and now - task.last < task.exec_period:
+        if task.last is not None and now < task.last + task.exec_period:
+            # (Compared as the timer computes it, so float rounding cannot
+            # make a due timer re-arm itself for "now" for ever.)
             self._arm(task, task.last + task.exec_period)
             return
-        # The period restarts now, give or take 25% (the original's fuzz).
+        if task.host is None and not self._fds_available(task):
+            # Re-armed when one of its jobs ends, and in any case soon.
+            self._arm(task, now + RECHECK)
+            return
+        # The period restarts, give or take 25% (the original's fuzz).  It
+        # restarts from when this exec was due, not from now, when the
+        # reactor is only a little late (less than a period): so the time
+        # one spawn takes does not stretch every period of a fast task.
+        # After a longer wait (npending, nmax, trange) it restarts now, so
+        # that nothing is caught up in a burst.
+        base = now
+        if task.last is not None:
+            due = task.last + task.exec_period
+            if now - due < task.exec_period:
+                base = due
         fuzz = (self.rand() - 0.5) * 0.5 * task.exec_period if self.jitter else 0.0
-        task.last = now + fuzz
+        task.last = base + fuzz
         if task.exec_macro:
             task.in_exec = True
             ctx = self.interp.new_context()
             ctx.task = task
-            d = self.interp.execute(ctx, task.exec_macro)
+            d = drive(self._run_macro(ctx, task.exec_macro))
             d.addBoth(self._after_exec, task)
         else:
             self._launch(task)
             self._arm(task, task.last + task.exec_period)
 
-    def _after_exec(self, status: Any, task: Task) -> None:
+    def _run_macro(self, ctx: Context, lines: list) -> Any:
+        """Run a task macro; return C{(status, broke)}, C{broke} being
+        true when it ended on C{break} (not on an error)."""
+        try:
+            status = yield from self.interp.run_list(ctx, Cursor(lines))
+            return status, ctx.loop_break
+        finally:
+            ctx.loop_break = ctx.loop_next = ctx.loop_last = False
+
+    def _after_exec(self, outcome: Any, task: Task) -> None:
         task.in_exec = False
-        if not isinstance(status, int):
-            self.warn(f"task {task.name}: task.exec failed: {status}")
-            status = 0
-        if self.tasks.get(task.name) is not task:
-            return
-        if self.state != "running":
+        if not isinstance(outcome, tuple):
+            log.failure("task.exec of {task}", outcome, task=task.name)
+            self.warn(f"task {task.name}: task.exec failed: {outcome.getErrorMessage()}")
+            outcome = (0, False)
+        status, _broke = outcome
+        if self.tasks.get(task.name) is not task or self.state != "running":
             return
         if not status:
+            # break, or a failing command (auto_break): no job this time.
             task.nskipexec += 1
         else:
             self._launch(task)
@@ -209,8 +340,38 @@ class Scheduler(service.Service):
         self.submit(job, task.timeout_period)
         return job
 
+    def _fds_available(self, task: Task) -> bool:
+        """Whether a local job of C{task} may start without eating the
+        server's last file descriptors (see L{FD_RESERVE})."""
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft == resource.RLIM_INFINITY:
+            return True
+        need = FDS_PER_JOB
+        # Fast path: far from the limit whatever else is open.
+        if FDS_PER_JOB * self._local_running + 2 * self.fd_reserve + 256 < soft // 2:
+            task.fd_blocked = False
+            return True
+        used = _open_fds()
+        has_jobs = task.npending > 0
+        reserve = self.fd_reserve if has_jobs else min(16, self.fd_reserve)
+        if used + need + reserve <= soft:
+            if task.fd_blocked:
+                task.fd_blocked = False
+                self.warn(f"task {task.name}: launching again ({used} of {soft} "
+                          "file descriptors in use)")
+            return True
+        if not task.fd_blocked:
+            task.fd_blocked = True
+            self.warn(
+                f"task {task.name}: not launching: {used} of {soft} file descriptors "
+                f"in use ({task.npending} jobs of the task running; the last "
+                f"{reserve} are kept for other tasks)"
+            )
+        return False
+
     # -- jobs ---------------------------------------------------------------
     def new_job(self, task: Task) -> Job:
+        """A job copying what it needs from C{task} (counted in npending)."""
         job = Job(
             job_id=self.next_job_id,
             task=task,
@@ -222,6 +383,7 @@ class Scheduler(service.Service):
             stdout_path=task.stdout_path,
             stderr_path=task.stderr_path,
             started=self.reactor.seconds(),
+            local=task.host is None,
         )
         self.next_job_id += 1
         task.npending += 1
@@ -229,6 +391,7 @@ class Scheduler(service.Service):
         return job
 
     def submit(self, job: Job, timeout: float) -> None:
+        """Hand C{job} to the runner; its result comes to L{harvest}."""
         spec = JobSpec(
             job_id=job.job_id,
             argv=job.argv,
@@ -240,40 +403,64 @@ class Scheduler(service.Service):
         )
         job.state = "BUSY"
         if self.verbose:
-            self.say(f"job {job.job_id} ({job.task.name}) started: {' '.join(job.argv)}")
+            self.say(f"job {job.task.name} ({job.job_id}) start: {' '.join(job.argv)}")
+        if job.local:
+            self._local_running += 1
         try:
             d = self.runner.start(spec)
         except Exception as e:  # a runner bug must not take the reactor down
+            log.failure("starting job {id}", id=job.job_id)
             d = succeed(JobResult(job.job_id, SPAWNFAIL, 126, stderr=f"pantasks: {e}\n".encode()))
         d.addCallback(self._job_ended, job)
         d.addErrback(self._job_error, job)
 
     def _job_error(self, failure: Any, job: Job) -> None:
         log.failure("harvesting job {id}", failure, id=job.job_id)
+        self.warn(f"job {job.task.name} ({job.job_id}): internal error: "
+                  f"{failure.getErrorMessage()}")
+        if not job.harvested:
+            job.harvested = True
+            job.task.nfailure += 1
         self._forget(job)
 
     def _job_ended(self, result: JobResult, job: Job) -> Optional[Deferred]:
+        if job.local:
+            self._local_running -= 1
+        if self.jobs.get(job.job_id) is not job or job.harvested:
+            return None  # already forgotten (killed while it was starting)
         if self.state == "stopped" and result.state != KILLED:
-            self._held.append((job, result))
+            job.result = result
+            self._held.append(job)
             return None
         return self.harvest(job, result)
 
     def _release_held(self) -> None:
         held, self._held = self._held, []
-        for job, result in held:
-            self.harvest(job, result)
+        for job in held:
+            if self.jobs.get(job.job_id) is job and not job.harvested:
+                self.harvest(job, job.result)
 
     def harvest(self, job: Job, result: JobResult) -> Deferred:
-        """Count the job, run its exit macro, forget it."""
+        """Count the job, run its exit macro, forget it.
+
+        @return: a Deferred firing when the exit macro (if any) is done.
+        """
         task = job.task
+        job.harvested = True
+        job.result = None
         for message in result.messages:
-            self.warn(message)
+            self.warn(f"job {task.name} ({job.job_id}): {message}")
         state = result.state
         if state == SPAWNFAIL:
+            self._spawn_failed(job, result)
             state = EXIT
+        elif task.spawn_error is not None:
+            task.spawn_error = None
         job.state = state
         if state == KILLED:
             task.nkilled += 1
+            if self.verbose:
+                self.say(f"job {task.name} ({job.job_id}) killed")
             self._forget(job)
             return succeed(None)
         dtime = result.dtime
@@ -287,28 +474,45 @@ class Scheduler(service.Service):
                 task.stats["failure"].add(dtime)
             task.stats["alljobs"].add(dtime)
             key = status_text if status_text in task.exit_macros else "default"
+            if self.verbose:
+                self.say(f"job {task.name} ({job.job_id}) exit")
         elif state == CRASH:
             status_text = "CRASH"
             task.nfailure += 1
             task.stats["failure"].add(dtime)
             task.stats["alljobs"].add(dtime)
             key = "crash"
+            if self.verbose:
+                self.say(f"job {task.name} ({job.job_id}) crash")
         else:  # TIMEOUT
             status_text = "TIMEOUT"
             task.ntimeout += 1
             key = "timeout"
-        if self.verbose:
-            self.say(f"job {job.job_id} ({task.name}) {state} {status_text} {dtime:.3f}s")
-        for listener in list(getattr(self, "listeners", [])):
+            if self.verbose:
+                self.say(f"timeout on {task.name}")
+        for listener in list(self.listeners):
             listener(job, state, status_text, result.hostname)
         macro = task.exit_macros.get(key)
         if not macro:
             self._forget(job)
             return succeed(None)
         ctx = self._exit_context(job, result, status_text)
-        d = self.interp.execute(ctx, macro)
-        d.addBoth(self._exit_done, job)
+        d = drive(self._run_macro(ctx, macro))
+        d.addBoth(self._exit_done, job, key)
         return d
+
+    def _spawn_failed(self, job: Job, result: JobResult) -> None:
+        """Log why a job could not start: once per task and reason, so a
+        missing command does not flood the log every exec period."""
+        task = job.task
+        why = result.stderr.decode("utf-8", "replace").strip() or "could not start"
+        if why.startswith("pantasks: "):
+            why = why[len("pantasks: "):]
+        if why != task.spawn_error or self.verbose:
+            more = "" if self.verbose else " (repeats not shown until a job starts)"
+            self.warn(f"task {task.name}: job {job.job_id} failed to start, exit status "
+                      f"{result.exit_status}: {why}{more}")
+        task.spawn_error = why
 
     def _exit_context(self, job: Job, result: JobResult, status_text: str) -> Context:
         from pantasks.lang.queues import Queue
@@ -333,9 +537,14 @@ class Scheduler(service.Service):
             ctx.private_queues[name] = q
         return ctx
 
-    def _exit_done(self, status: Any, job: Job) -> None:
-        if not isinstance(status, int):
-            self.warn(f"task {job.task.name}: exit macro failed: {status}")
+    def _exit_done(self, outcome: Any, job: Job, key: str) -> None:
+        if not isinstance(outcome, tuple):
+            log.failure("exit macro of job {id}", outcome, id=job.job_id)
+            self.warn(f"task {job.task.name}: exit macro ({key}) of job {job.job_id} "
+                      f"failed: {outcome.getErrorMessage()}")
+        elif not outcome[0] and not outcome[1]:
+            self.warn(f"task {job.task.name}: exit macro ({key}) of job {job.job_id} "
+                      "stopped at an error")
         self._forget(job)
 
     def _forget(self, job: Job) -> None:
@@ -346,8 +555,8 @@ class Scheduler(service.Service):
         if self.state == "running" and self.tasks.get(task.name) is task:
             last = task.last if task.last is not None else 0.0
             self._arm(task, max(self.reactor.seconds(), last + task.exec_period))
-        if not self.jobs and self._exiting:
-            waiting, self._exiting = self._exiting, []
+        if not self.jobs and self._idle_waiters:
+            waiting, self._idle_waiters = self._idle_waiters, []
             for d in waiting:
                 d.callback(None)
 
@@ -356,29 +565,56 @@ class Scheduler(service.Service):
 
         Jobs still running stay counted (C{njobs} = running), so C{Nrun}
         stays right; a task that had reached C{nmax} may launch again.
+        Tmin goes back to C{NONE} (the original left it stuck at 0).
         """
-        task.njobs = task.npending
+        task.njobs = len(self.running_jobs(task))
         task.nsuccess = task.nfailure = task.ntimeout = task.nkilled = 0
         for stats in task.stats.values():
             stats.reset()
         if self.state == "running" and self.tasks.get(task.name) is task:
             self._arm(task, self.reactor.seconds())
 
-    def kill(self, job_id: int) -> bool:
-        """Kill a job (its whole process tree); no exit macro runs."""
+    def kill(self, job_id: int) -> str:
+        """Kill a job and its whole process tree; no exit macro runs.
+
+        The job is counted as killed when the runner reports its end (at
+        once if it already ended and its result waits for C{run}).
+
+        @return: C{"killed"}, C{"unknown"} (no such job) or C{"finishing"}
+            (it already ended and its exit macro is running).
+        """
         job = self.jobs.get(job_id)
         if job is None:
-            return False
-        if not self.runner.kill(job_id):
-            # Not running in the runner (already ended): just forget it.
-            job.task.nkilled += 1
-            self._forget(job)
-        return True
+            return "unknown"
+        if job.harvested:
+            return "finishing"
+        job.state = "KILLED"
+        if job.result is not None:  # ended while halted: drop its result
+            if job in self._held:
+                self._held.remove(job)
+            job.result = None
+            self._count_killed(job)
+        elif not self.runner.kill(job_id):
+            # The runner no longer has it (its result is on its way): the
+            # kill wins, the late result is ignored.
+            self._count_killed(job)
+        return "killed"
 
-    def flush(self) -> None:
-        """Kill and forget every job (C{flush jobs})."""
+    def _count_killed(self, job: Job) -> None:
+        job.harvested = True
+        job.task.nkilled += 1
+        self._forget(job)
+
+    def flush(self) -> int:
+        """Kill every job not yet ended (C{flush jobs}).
+
+        @return: how many jobs were killed.
+        """
+        n = 0
         for job_id in list(self.jobs):
-            self.kill(job_id)
+            if self.kill(job_id) == "killed":
+                n += 1
+        return n
 
     def one_off(self, argv: list[str], host: Optional[str] = None) -> Job:
         """A job outside any task (the C{job} command)."""
@@ -391,11 +627,11 @@ class Scheduler(service.Service):
 
     # -- waiting for the end ------------------------------------------------
     def wait_idle(self) -> Deferred:
-        """A Deferred firing when no job is left."""
+        """A Deferred firing when no job is left (exit macros included)."""
         if not self.jobs:
             return succeed(None)
         d: Deferred = Deferred()
-        self._exiting.append(d)
+        self._idle_waiters.append(d)
         return d
 
     def shutdown(self, now: bool = False) -> Deferred:
