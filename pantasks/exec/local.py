@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from pantasks.exec.interfaces import IJobRunner, JobSpec
+from pantasks.exec.spawn import spawn_in_session
 from pantasks.exec.result import (
     CRASH,
     EXIT,
@@ -342,18 +343,26 @@ class LocalRunner:
         job = _Job(spec, started, self.max_output_bytes)
         job.stdout.open()
         job.stderr.open()
-        executable, args = self._command(spec)
         self._jobs[spec.job_id] = job
         try:
-            transport = self._reactor.spawnProcess(
-                _JobProtocol(self, job),
-                executable,
-                args,
-                env=env,
-                path=spec.cwd,
-                usePTY=False,
-                childFDs={0: self._devnull(), 1: "r", 2: "r"},
-            )
+            transport = None
+            if not spec.nice and spec.cwd is None:
+                # The fast path: posix_spawnp with setsid, one exec per job.
+                transport = spawn_in_session(
+                    self._reactor, _JobProtocol(self, job), found, list(spec.argv),
+                    env, {0: self._devnull(), 1: "r", 2: "r"},
+                )
+            if transport is None:
+                executable, args = self._command(spec)
+                transport = self._reactor.spawnProcess(
+                    _JobProtocol(self, job),
+                    executable,
+                    args,
+                    env=env,
+                    path=spec.cwd,
+                    usePTY=False,
+                    childFDs={0: self._devnull(), 1: "r", 2: "r"},
+                )
         except Exception as e:
             del self._jobs[spec.job_id]
             job.stdout.close()
