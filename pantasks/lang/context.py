@@ -217,7 +217,7 @@ class Context:
             key = self.local_key(name)
             if key in self.locals:
                 self.locals[key] = value
-                if key in self.static_keys:
+                if key in self.static_keys and not self.sandboxed:
                     self.interp.statics[key] = value
                 return
         if name in self.private_vars or self.sandboxed:

@@ -152,3 +152,12 @@ class SleepTests(unittest.TestCase):
     def test_usage(self) -> None:
         status, o, e = run("sleep")
         self.assertEqual(e, "b.pro:1: usage: sleep N\n")
+
+
+def test_exit_leaves_loops_even_without_auto_break() -> None:
+    interp = Interpreter(log_sink=CollectingSink())
+    calls = []
+    interp.quit_handler = lambda ctx, code: calls.append(code)
+    out = run("break -auto off\nfor i 0 3\necho $i\nexit 2\nend\necho after", interp)
+    assert calls == [2]
+    assert out[1] == "0\n"

@@ -126,3 +126,12 @@ class WatchSandboxTests(SynchronousTestCase):
         self.assertIn("variable n not found", admin.ask("echo $n"))
         self.assertIn("variable i not found", admin.ask("echo $i"))
         self.assertEqual(server.interp.variables["LABEL"], "real")
+
+    def test_server_wide_settings_are_refused(self) -> None:
+        server = make_server()
+        bob = server.login(user="bob", password="bobpw")
+        self.assertIn("permission denied", bob.ask("break -auto off"))
+        self.assertIn("permission denied", bob.ask("opihi verbose on"))
+        self.assertTrue(server.interp.auto_break)
+        self.assertEqual(server.interp.verbose, "off")
+        self.assertNotIn("permission denied", bob.ask("opihi verbose"))

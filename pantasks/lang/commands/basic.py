@@ -112,7 +112,8 @@ def cmd_set(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("opihi", help="opihi verbose on|off|error: echo lines as they run")
+@command("opihi", help="opihi verbose on|off|error: echo lines as they run",
+         readonly=lambda argv: len(argv) < 3)
 def cmd_opihi(ctx: Context, argv: list[str]) -> int:
     if len(argv) < 2:
         raise UsageError("USAGE: opihi (verbose) [on/off/error]")

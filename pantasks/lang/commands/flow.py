@@ -186,6 +186,8 @@ def run_body(ctx: Context, body: list, flat: bool) -> Any:
 def _after_pass(ctx: Context, ok: int) -> str:
     """What a loop does after one pass: C{go}, C{stop} or C{fail}."""
     interp = ctx.interp
+    if ctx.quitting:
+        return "fail"  # quit/exit: leave every loop, whatever auto_break says
     if ctx.loop_break:
         if not interp.auto_break:
             ctx.loop_break = False
@@ -347,7 +349,11 @@ def cmd_while(ctx: Context, argv: list[str]) -> Any:
             return 1
 
 
-@command("break", help="leave the loop (in pantasks: abort the whole list); break -auto on|off")
+@command(
+    "break",
+    help="leave the loop (in pantasks: abort the whole list); break -auto on|off",
+    readonly=lambda argv: "-auto" not in argv[1:2] or len(argv) < 3,
+)
 def cmd_break(ctx: Context, argv: list[str]) -> int:
     if len(argv) >= 2 and argv[1] == "-auto":
         if len(argv) == 2:
