@@ -12,9 +12,8 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-__version__ = re.search(
-    r'__version__ = "([^"]+)"', Path(__file__).with_name("pantasks").joinpath("__init__.py").read_text()
-).group(1)
+_init = Path(__file__).with_name("pantasks").joinpath("__init__.py").read_text()
+__version__ = re.search(r'__version__ = "([^"]+)"', _init).group(1)
 
 setup(
     name="pantasks",

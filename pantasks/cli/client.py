@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, NoReturn, Optional
 
 from twisted.internet import defer
 
+from pantasks.cli.prompt import read_command, setup_readline
 from pantasks.config import ConfigError, PtolemyConfig, load_ptolemy_config
 from pantasks.lang.context import Context, Origin, OutputSink
 from pantasks.lang.interp import Interpreter
@@ -579,16 +580,11 @@ class ClientShell:
             while self.exit_code is None:
                 if self.lost and not self.interactive:
                     break
-                line = self.read_line(self.interp.variables.get("PROMPT", "pantasks: "))
-                if line is None:
+                prompt = self.interp.variables.get("PROMPT", "pantasks: ")
+                lines = read_command(self.read_line, prompt, typed_depth)
+                if lines is None:
                     break
-                lines = [line]
-                while typed_depth(lines) > 0:
-                    more = self.read_line("> ")
-                    if more is None:
-                        break
-                    lines.append(more)
-                if not line.strip():
+                if not lines[0].strip():
                     continue  # an empty line repeats nothing
                 self._blocking(lambda: self.run_lines(lines))
                 self.clear_completion_cache()
@@ -598,15 +594,7 @@ class ClientShell:
     def start_prompt(self) -> None:
         """Start reading commands in the prompt thread."""
         if self.interactive and self.stdin is sys.stdin:
-            from pantasks.cli.shell import setup_readline
-
-            setup_readline(self.interp)
-            try:
-                import readline
-
-                readline.set_completer(self.complete)
-            except ImportError:  # pragma: no cover
-                pass
+            setup_readline(self.interp, self.complete)
         threading.Thread(target=self.prompt_loop, name="prompt", daemon=True).start()
 
     # -- start and finish (reactor thread) ---------------------------------------

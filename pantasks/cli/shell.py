@@ -103,21 +103,15 @@ class Shell:
     def prompt_loop(self) -> None:
         from twisted.internet.threads import blockingCallFromThread
 
-        from pantasks.lang.source import block_depth
+        from pantasks.cli.prompt import read_command
 
         try:
             while self.exit_code is None:
                 prompt = self.interp.variables.get("PROMPT", "pantasks: ")
-                line = self._read(prompt)
-                if line is None:
+                lines = read_command(self._read, prompt)
+                if lines is None:
                     break
-                lines = [line]
-                while block_depth(lines) > 0:
-                    more = self._read("> ")
-                    if more is None:
-                        break
-                    lines.append(more)
-                if not line.strip():
+                if not lines[0].strip():
                     continue
                 try:
                     blockingCallFromThread(self.reactor, self.run_lines, lines)
@@ -131,40 +125,11 @@ class Shell:
     def start_prompt(self) -> None:
         self.interactive = self.stdin.isatty()
         if self.interactive:
+            from pantasks.cli.prompt import setup_readline
+
             setup_readline(self.interp)
         t = threading.Thread(target=self.prompt_loop, name="prompt", daemon=True)
         t.start()
-
-
-def setup_readline(interp: Any) -> None:
-    """History in $HISTORY, completion of command and macro names."""
-    try:
-        import readline
-    except ImportError:  # pragma: no cover
-        return
-    import atexit
-
-    history = interp.variables.get("HISTORY", ".pantasks")
-    try:
-        readline.read_history_file(history)
-    except OSError:
-        pass
-
-    def save() -> None:
-        try:
-            readline.write_history_file(history)
-        except OSError:
-            pass
-
-    atexit.register(save)
-
-    def complete(text: str, state: int) -> Optional[str]:
-        names = [n for n in list(interp.names()) if n.startswith(text)]
-        return names[state] if state < len(names) else None
-
-    readline.set_completer_delims(" \t\n;")
-    readline.set_completer(complete)
-    readline.parse_and_bind("tab: complete")
 
 
 def open_log_sink(config: Any) -> Any:

@@ -8,45 +8,20 @@ from typing import Any
 import pytest
 from twisted.internet import defer
 
-from pantasks.lang.books import BookStore
 from pantasks.lang.commands import data
 from pantasks.lang.context import CollectingSink, Context
 from pantasks.lang.errors import ScriptError
 from pantasks.lang.queues import Queue
 from pantasks.lang.registry import LANGUAGE
 
+from tests.lang.fakes import FakeInterp, err, out, run
 from tests.lang.test_metadata import IPPHOSTS, IPPTOOL
 
 
-class FakeInterp:
-    """Just the interpreter state the data commands touch."""
-
-    def __init__(self, shell_result: tuple[int, str] = (0, "out\n")) -> None:
-        self.variables: dict[str, str] = {}
-        self.queues: dict[str, Queue] = {}
-        self.books = BookStore()
-        self.shell_result = shell_result
-        self.commands: list[str] = []
-
-    def shell_capture(self, cmd: str) -> defer.Deferred:
-        self.commands.append(cmd)
-        return defer.succeed(self.shell_result)
-
-
 @pytest.fixture
-def ctx() -> Context:
-    return Context(FakeInterp(), sink=CollectingSink())
-
-
-def run(ctx: Context, *argv: str) -> int:
-    """Call a command as the dispatcher would: a ScriptError becomes one
-    error line and status 0."""
-    func = LANGUAGE.commands[argv[0]].func
-    try:
-        return func(ctx, list(argv))
-    except ScriptError as e:
-        ctx.error(str(e))
-        return 0
+def interp() -> FakeInterp:
+    """Every shell command run by the fake prints C{out}."""
+    return FakeInterp((0, "out\n"))
 
 
 def drive(ctx: Context, *argv: str) -> int:
@@ -65,14 +40,6 @@ def drive(ctx: Context, *argv: str) -> int:
     except ScriptError as e:
         ctx.error(str(e))
         return 0
-
-
-def out(ctx: Context) -> str:
-    return ctx.sink.stdout()
-
-
-def err(ctx: Context) -> str:
-    return ctx.sink.stderr()
 
 
 def lines(ctx: Context, name: str) -> list[str]:

@@ -9,22 +9,10 @@ from pathlib import Path
 import pytest
 
 from pantasks.lang.commands import files
-from pantasks.lang.context import CollectingSink, Context
-from pantasks.lang.errors import ScriptError
+from pantasks.lang.context import Context
 from pantasks.lang.registry import LANGUAGE
 
-
-class FakeInterp:
-    """Just the interpreter state the file commands touch."""
-
-    def __init__(self) -> None:
-        self.variables: dict[str, str] = {}
-        self.queues: dict = {}
-
-
-@pytest.fixture
-def ctx() -> Context:
-    return Context(FakeInterp(), sink=CollectingSink())
+from tests.lang.fakes import err, one_error, out, run
 
 
 @pytest.fixture
@@ -35,30 +23,6 @@ def utc(monkeypatch: pytest.MonkeyPatch):
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-def run(ctx: Context, *argv: str) -> int:
-    """Call a command as the dispatcher would: a ScriptError becomes one
-    error line and status 0."""
-    func = LANGUAGE.commands[argv[0]].func
-    try:
-        return func(ctx, list(argv))
-    except ScriptError as e:
-        ctx.error(str(e))
-        return 0
-
-
-def out(ctx: Context) -> str:
-    return ctx.sink.stdout()
-
-
-def err(ctx: Context) -> str:
-    return ctx.sink.stderr()
-
-
-def one_error(ctx: Context, text: str) -> None:
-    assert err(ctx) == text + "\n"
-    assert out(ctx) == ""
 
 
 def test_registration() -> None:

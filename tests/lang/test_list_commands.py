@@ -10,39 +10,11 @@ import pytest
 from twisted.internet.defer import Deferred, succeed
 
 from pantasks.lang.commands import lists
-from pantasks.lang.context import CollectingSink, Context
+from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError
 from pantasks.lang.registry import LANGUAGE
 
-
-class FakeInterp:
-    """The interpreter state C{list} touches, with a scripted shell."""
-
-    def __init__(self) -> None:
-        self.variables: dict[str, str] = {}
-        self.queues: dict = {}
-        self.commands: list[str] = []
-        self.replies: dict[str, tuple[int, str]] = {}
-        self.blocks: list[list[str]] = []
-        self.block_result: Any = 1
-
-    def shell_capture(self, cmd: str) -> Deferred:
-        self.commands.append(cmd)
-        return succeed(self.replies.get(cmd, (0, "")))
-
-    def read_list_block(self, ctx: Context, argv: list[str]) -> Any:
-        self.blocks.append(list(argv))
-        return self.block_result
-
-
-@pytest.fixture
-def interp() -> FakeInterp:
-    return FakeInterp()
-
-
-@pytest.fixture
-def ctx(interp: FakeInterp) -> Context:
-    return Context(interp, sink=CollectingSink())
+from tests.lang.fakes import FakeInterp, err, one_error, out
 
 
 def drive(gen: Any) -> Any:
@@ -67,19 +39,6 @@ def run(ctx: Context, *argv: str) -> Any:
     except ScriptError as e:
         ctx.error(str(e))
         return 0
-
-
-def err(ctx: Context) -> str:
-    return ctx.sink.stderr()
-
-
-def out(ctx: Context) -> str:
-    return ctx.sink.stdout()
-
-
-def one_error(ctx: Context, text: str) -> None:
-    assert err(ctx) == text + "\n"
-    assert out(ctx) == ""
 
 
 def test_registration() -> None:

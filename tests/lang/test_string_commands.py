@@ -5,47 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pantasks.lang.commands import strings
-from pantasks.lang.context import CollectingSink, Context
-from pantasks.lang.errors import ScriptError
+from pantasks.lang.context import Context
 from pantasks.lang.registry import LANGUAGE
 
-
-class FakeInterp:
-    """Just the interpreter state the string commands touch."""
-
-    def __init__(self) -> None:
-        self.variables: dict[str, str] = {}
-        self.queues: dict = {}
-
-
-@pytest.fixture
-def ctx() -> Context:
-    return Context(FakeInterp(), sink=CollectingSink())
-
-
-def run(ctx: Context, *argv: str) -> int:
-    """Call the command named by argv[0] as the dispatcher would: a
-    ScriptError becomes one error line and status 0."""
-    func = LANGUAGE.commands[argv[0]].func
-    try:
-        return func(ctx, list(argv))
-    except ScriptError as e:
-        ctx.error(str(e))
-        return 0
-
-
-def out(ctx: Context) -> str:
-    return ctx.sink.stdout()
-
-
-def err(ctx: Context) -> str:
-    return ctx.sink.stderr()
-
-
-def one_error(ctx: Context, text: str) -> None:
-    """Exactly one line on stderr, nothing on stdout."""
-    assert err(ctx) == text + "\n"
-    assert out(ctx) == ""
+from tests.lang.fakes import err, one_error, out, run
 
 
 # -- registration ----------------------------------------------------------
