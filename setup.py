@@ -1,7 +1,9 @@
 """pantasks: the Pan-STARRS IPP task scheduler, rebuilt on Twisted.
 
 Dependencies are chosen, not collected:
-  - twisted: the reactor, processes, protocols, cred, twistd;
+  - twisted: the reactor, processes, protocols, cred, twistd; its [tls]
+    extra (pyOpenSSL, service_identity) because the server offers TLS
+    endpoints (pantasks.conf tls_key/tls_cert, ssl: endpoint strings);
   - zope.interface: the interfaces between layers (comes with Twisted);
   - configobj: the validated pantasks.conf.
 Tests also use pytest and pexpect (see the Makefile).
@@ -23,7 +25,7 @@ setup(
     packages=find_packages(include=["pantasks", "pantasks.*"]) + ["twisted.plugins"],
     package_data={"pantasks": ["modules/*", "etc/*"]},
     include_package_data=True,
-    install_requires=["twisted>=23.8", "zope.interface", "configobj"],
+    install_requires=["twisted[tls]>=23.8", "zope.interface", "configobj"],
     extras_require={"test": ["pytest", "pexpect", "ruff"]},
     entry_points={
         "console_scripts": [
