@@ -271,29 +271,23 @@ command("stderr", help="stderr FILE|NULL: append the jobs' stderr to FILE", read
     lambda ctx, argv: _dump(ctx, argv, "stderr_path"))
 
 
-@command("npending", help="npending N: at most N jobs of the task at once (0 = no limit)",
-         readonly=False)
-def cmd_npending(ctx: Context, argv: list[str]) -> int:
+def _set_count(ctx: Context, argv: list[str], attr: str) -> int:
+    """C{npending N} / C{nmax N}: a whole number of jobs, 0 = no limit."""
     task = _defining(ctx)
+    usage = f"USAGE: {argv[0]} (N)"
     if len(argv) != 2:
-        raise UsageError("USAGE: npending (N)")
-    n = _int(argv[1], "USAGE: npending (N)")
+        raise UsageError(usage)
+    n = _int(argv[1], usage)
     if n < 0:
-        raise ScriptError(f"npending must not be negative ({n})")
-    task.npending_max = n
+        raise ScriptError(f"{argv[0]} must not be negative ({n})")
+    setattr(task, attr, n)
     return 1
 
 
-@command("nmax", help="nmax N: at most N jobs in all (0 = no limit)", readonly=False)
-def cmd_nmax(ctx: Context, argv: list[str]) -> int:
-    task = _defining(ctx)
-    if len(argv) != 2:
-        raise UsageError("USAGE: nmax (N)")
-    n = _int(argv[1], "USAGE: nmax (N)")
-    if n < 0:
-        raise ScriptError(f"nmax must not be negative ({n})")
-    task.nmax = n
-    return 1
+command("npending", help="npending N: at most N jobs of the task at once (0 = no limit)",
+        readonly=False)(lambda ctx, argv: _set_count(ctx, argv, "npending_max"))
+command("nmax", help="nmax N: at most N jobs in all (0 = no limit)", readonly=False)(
+    lambda ctx, argv: _set_count(ctx, argv, "nmax"))
 
 
 @command("active", help="active true|false: whether the task launches jobs", readonly=False)
