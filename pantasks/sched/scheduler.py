@@ -440,6 +440,15 @@ class Scheduler(service.Service):
             if self.jobs.get(job.job_id) is job and not job.harvested:
                 self.harvest(job, job.result)
 
+    def _notify(self, job: Job, state: str, status_text: str, hostname: str) -> None:
+        """Tell the listeners (the server's C{J} lines) how a job ended; a
+        failing listener is logged and never stops the harvest."""
+        for listener in list(self.listeners):
+            try:
+                listener(job, state, status_text, hostname)
+            except Exception:
+                log.failure("job listener failed")
+
     def harvest(self, job: Job, result: JobResult) -> Deferred:
         """Count the job, run its exit macro, forget it.
 
@@ -461,6 +470,7 @@ class Scheduler(service.Service):
             task.nkilled += 1
             if self.verbose:
                 self.say(f"job {task.name} ({job.job_id}) killed")
+            self._notify(job, KILLED, "KILLED", result.hostname)
             self._forget(job)
             return succeed(None)
         dtime = result.dtime
@@ -490,8 +500,7 @@ class Scheduler(service.Service):
             key = "timeout"
             if self.verbose:
                 self.say(f"timeout on {task.name}")
-        for listener in list(self.listeners):
-            listener(job, state, status_text, result.hostname)
+        self._notify(job, state, status_text, result.hostname)
         macro = task.exit_macros.get(key)
         if not macro:
             self._forget(job)

@@ -393,6 +393,18 @@ class WatchTests(SynchronousTestCase):
         server.runner.crash(job_id)
         self.assertEqual(client.take(), f"J {job_id} w1 CRASH localhost\n")
 
+    def test_job_line_for_a_killed_job(self) -> None:
+        server = make_server()
+        client = server.login()
+        self.define_task(client)
+        client.ask("watch on -jobs")
+        client.ask("run")
+        server.clock.advance(1)
+        job_id = max(server.scheduler.jobs)
+        reply = client.ask(f"kill {job_id}")
+        server.clock.advance(0)
+        self.assertIn(f"J {job_id} w1 KILLED localhost\n", reply + client.take())
+
     def test_not_asked_no_lines(self) -> None:
         server = make_server()
         client = server.login()
