@@ -564,7 +564,7 @@ class Interpreter:
         return 1
 
     def _assign_backtick(self, ctx: Context, name: str, command: str) -> Any:
-        code, text = yield self.shell_capture(command)
+        code, text = yield self.shell_capture(command, ctx.err)
         text = text[:1023]
         if text.endswith("\n"):
             text = text[:-1]
@@ -603,15 +603,17 @@ class Interpreter:
             raise ScriptError("this command needs the event loop, which is not running")
         return self.reactor
 
-    def shell_capture(self, command: str) -> Deferred:
+    def shell_capture(self, command: str, err: Any = None) -> Deferred:
         """Run C{/bin/sh -c command}.
 
+        @param err: called with the command's stderr text (pass C{ctx.err}
+            so it reaches whoever ran the command).
         @return: a Deferred firing with (exit code, stdout text); the code
             is the negative signal number when the command was killed.
         """
         from pantasks.lang.process import capture
 
-        return capture(self._need_reactor(), command)
+        return capture(self._need_reactor(), command, err)
 
     def shell_run(self, ctx: Context, command: str, timeout: Optional[float] = None) -> Deferred:
         """Run C{$SHELL -c command}, its output going to C{ctx}.

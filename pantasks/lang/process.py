@@ -50,10 +50,12 @@ def _status_of(reason: Any) -> int:
 
 
 class _Capture(ProcessProtocol):
-    def __init__(self, done: Deferred) -> None:
+    def __init__(self, done: Deferred, err: Any = None) -> None:
         self.done = done
         self.out: list[bytes] = []
         self.size = 0
+        self.err = err
+        self._err = _decoder()
 
     def connectionMade(self) -> None:
         self.transport.closeStdin()
@@ -64,18 +66,26 @@ class _Capture(ProcessProtocol):
             self.size += len(data)
 
     def errReceived(self, data: bytes) -> None:
-        pass
+        # The command's stderr reaches whoever ran it (as the original's
+        # popen let it reach the terminal).
+        if self.err is not None:
+            text = self._err.decode(data)
+            if text:
+                self.err(text)
 
     def processEnded(self, reason: Any) -> None:
         text = b"".join(self.out).decode("utf-8", errors="replace")
         self.done.callback((_status_of(reason), text))
 
 
-def capture(reactor: Any, command: str) -> Deferred:
-    """Run C{/bin/sh -c command}; fire with (exit code, stdout text)."""
+def capture(reactor: Any, command: str, err: Any = None) -> Deferred:
+    """Run C{/bin/sh -c command}; fire with (exit code, stdout text).
+
+    @param err: called with the command's stderr text as it arrives.
+    """
     d: Deferred = Deferred()
     try:
-        _spawn(reactor, _Capture(d), command)
+        _spawn(reactor, _Capture(d, err), command)
     except OSError as e:
         from twisted.logger import Logger
 

@@ -32,7 +32,7 @@ class FakeInterp:
         self.blocks: list[list[str]] = []
         self.block_result: Any = 1
 
-    def shell_capture(self, cmd: str) -> Deferred:
+    def shell_capture(self, cmd: str, err: Any = None) -> Deferred:
         self.commands.append(cmd)
         return succeed(self.replies.get(cmd, self.shell_result))
 

@@ -266,7 +266,7 @@ class TestQueueLoad:
 
     def test_failure_of_the_runner(self) -> None:
         interp = FakeInterp()
-        interp.shell_capture = lambda cmd: defer.fail(OSError("no shell"))
+        interp.shell_capture = lambda cmd, err=None: defer.fail(OSError("no shell"))
         ctx = Context(interp, sink=CollectingSink())
         func = LANGUAGE.commands["queueload"].func
         gen = func(ctx, ["queueload", "q", "-x", "x"])

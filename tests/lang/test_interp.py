@@ -382,6 +382,18 @@ class WaitingCommandTests(unittest.TestCase):
         self.assertEqual(self.sink.stderr(), "warning: exit status of command 768\n")
 
     @defer.inlineCallbacks
+    def test_command_stderr_reaches_the_caller(self) -> Any:
+        """Backticks, C{list -x} and C{queueload -x}: stdout is captured,
+        stderr goes to whoever ran the line (the original's terminal)."""
+        status = yield self.go('$x = `echo out && echo err1 >&2`\n'
+                               'list L -x "echo item; echo err2 >&2"\n'
+                               'queueload q -x "echo line; echo err3 >&2"')
+        self.assertEqual(status, 1)
+        self.assertEqual((self.interp.variables["x"], self.interp.variables["L:0"]),
+                         ("out", "item"))
+        self.assertEqual(self.sink.stderr(), "err1\nerr2\nerr3\n")
+
+    @defer.inlineCallbacks
     def test_backtick_limits(self) -> Any:
         status = yield self.go("$long = `printf %05000d 0`")
         self.assertEqual(status, 1)

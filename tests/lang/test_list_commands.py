@@ -244,7 +244,7 @@ def test_exec_killed_warns(ctx: Context, interp: FakeInterp) -> None:
 
 def test_exec_yields_without_blocking(ctx: Context, interp: FakeInterp) -> None:
     d: Deferred = Deferred()
-    interp.shell_capture = lambda cmd: d  # type: ignore[method-assign]
+    interp.shell_capture = lambda cmd, err=None: d  # type: ignore[method-assign]
     gen = LANGUAGE.commands["list"].func(ctx, ["list", "w", "-x", "slow"])
     assert gen.send(None) is d
     assert ctx.get_var("w:n") is None

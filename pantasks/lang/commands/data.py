@@ -75,7 +75,7 @@ def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
     name, cmd = argv[1], argv[3]
     ctx.queue(name)  # created before the command runs, as in the original
     try:
-        code, text = yield ctx.interp.shell_capture(cmd)
+        code, text = yield ctx.interp.shell_capture(cmd, ctx.err)
     except Exception as e:
         raise CommandError(f"error reading from command: {e}") from None
     if code:

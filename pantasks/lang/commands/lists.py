@@ -138,7 +138,7 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
     if cmd is not None:
         if len(argv) != 2:
             raise UsageError("USAGE: list (root) -x (command)")
-        code, text = yield ctx.interp.shell_capture(cmd)
+        code, text = yield ctx.interp.shell_capture(cmd, ctx.err)
         if code:
             # the original printed the raw wait status (256 for exit 1)
             status = code * 256 if code > 0 else -code
