@@ -135,23 +135,16 @@ class Shell:
 def open_log_sink(config: Any) -> Any:
     """Where task macros and scheduler messages write: the terminal, or the
     files named by PANTASKS_SERVER_STDOUT/STDERR (appended), as the original
-    did in standalone mode too."""
-    from pantasks.lang.context import OutputSink
+    did in standalone mode too.  The server's log sink does exactly this."""
+    from pantasks.net.logsink import ServerLog, log_path
 
-    streams = []
-    for key, default in (
-        ("PANTASKS_SERVER_STDOUT", sys.stdout),
-        ("PANTASKS_SERVER_STDERR", sys.stderr),
-    ):
-        path = config.get(key)
-        if not path or path in ("stdout", "stderr"):
-            streams.append(default)
-            continue
-        try:
-            streams.append(open(path, "a", buffering=1))
-        except OSError as e:
-            raise config.error(key, f"cannot open {path}: {e.strerror}") from None
-    return OutputSink(*streams)
+    out = log_path(config.get("PANTASKS_SERVER_STDOUT"))
+    err = log_path(config.get("PANTASKS_SERVER_STDERR"))
+    try:
+        return ServerLog(out, err)
+    except OSError as e:
+        key = "PANTASKS_SERVER_STDOUT" if e.filename == out else "PANTASKS_SERVER_STDERR"
+        raise config.error(key, f"cannot open {e.filename}: {e.strerror}") from None
 
 
 def build_interpreter(reactor: Any, log_sink: Any = None) -> Any:
