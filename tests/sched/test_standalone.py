@@ -61,7 +61,11 @@ def test_prompt_responsive_while_jobs_run(shell):
     out, _ = ask(shell, "status")
     assert " Scheduler is running" in out
     m = re.search(r"  \+\+ busy\s+(\d+)\s+(\d+)", out)
-    assert m and int(m.group(1)) == 20, out  # npending keeps 20 running
+    # npending 20 caps what runs; a job may have just ended and its
+    # successor not started yet, so this snapshot may show fewer (the exact
+    # capping is tested on a fake clock in test_scheduler).
+    assert m and 1 <= int(m.group(1)) <= 20, out
+    assert len(re.findall(r"busy +BUSY", out)) == int(m.group(1)), out
     ask(shell, "stop")
     # While the prompt waits for a slow command, jobs are still harvested.
     before, _ = ask(shell, "echo $n")
