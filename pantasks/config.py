@@ -540,20 +540,42 @@ endpoint = endpoint(default="")
 # runs on its generated password (no configuration at all).
 interface = interface(default="auto")
 # Longest request line in bytes; a longer one gets "ERR line too long".
+# (Before login the bound is 1024 bytes.)
 max_line_length = integer(min=256, default=65536)
-# Connections beyond this are closed at once.
+# Logged-in sessions at most; a login beyond gets "ERR too many connections".
 max_connections = integer(min=1, default=200)
+# Of max_connections, the last this many are only for control users.
+control_reserve = integer(min=0, default=10)
+# Watch sessions from one address at most (control sessions not counted).
+max_per_address = integer(min=1, default=32)
+# Connections not logged in yet, at most; when full, the oldest one of the
+# address holding the most is closed to make room for a newcomer.
+max_pending = integer(min=1, default=128)
+# Connections not logged in yet from one address; beyond, that address's
+# oldest one is closed.
+max_pending_per_address = integer(min=1, default=64)
+# Seconds a connection may take to log in; 0 = no limit.
+login_timeout = float(min=0, default=10)
 # Seconds without a request before an idle connection is closed; 0 = never.
 idle_timeout = float(min=0, default=0)
+# The same for watch sessions (the smaller of the two applies); 0 = never.
+watch_idle_timeout = float(min=0, default=3600)
 # Accept "PASS <password>" (plain text); false leaves only AUTH.
 allow_plain_pass = boolean(default=True)
-# Seconds to wait before answering a failed PASS/AUTH.
+# Seconds to wait before answering a failed PASS/AUTH; doubled for each
+# earlier failure of the address within lockout_window, up to
+# auth_fail_delay_max.
 auth_fail_delay = float(min=0, default=1.0)
+auth_fail_delay_max = float(min=0, default=30)
 # Failures from one address within lockout_window seconds that block it for
-# lockout_time seconds; 0 = never block.
+# lockout_time seconds; 0 = never block.  A successful login clears nothing.
 lockout_failures = integer(min=0, default=5)
 lockout_window = float(min=0, default=60)
 lockout_time = float(min=0, default=300)
+# Failures for one user name within lockout_window that block that name for
+# lockout_time seconds from every address that failed a login in that time
+# (a clean address still gets in); 0 = never.
+lockout_user_failures = integer(min=0, default=10)
 # PEM files for TLS on the port range (endpoint empty); both empty = plain
 # TCP.  tls_key alone is fine if it holds the certificate too.
 tls_key = file(default="")
@@ -675,12 +697,20 @@ class ServerSection:
     interface: str
     max_line_length: int
     max_connections: int
+    control_reserve: int
+    max_per_address: int
+    max_pending: int
+    max_pending_per_address: int
+    login_timeout: float
     idle_timeout: float
+    watch_idle_timeout: float
     allow_plain_pass: bool
     auth_fail_delay: float
+    auth_fail_delay_max: float
     lockout_failures: int
     lockout_window: float
     lockout_time: float
+    lockout_user_failures: int
     tls_key: str
     tls_cert: str
 

@@ -542,6 +542,7 @@ def build(
     from pantasks.engine import make_engine
     from pantasks.exec.local import raise_nofile_limit
     from pantasks.net.commands import ServerHooks, install
+    from pantasks.net.limits import ConnectionLimits
     from pantasks.net.logsink import ServerLog
     from pantasks.net.protocol import LineServerFactory
 
@@ -602,12 +603,16 @@ def build(
         scheduler=engine.scheduler,
         access=settings.access,
         failures=FailureTracker(reactor, srv.lockout_failures, srv.lockout_window,
-                                srv.lockout_time),
+                                srv.lockout_time, user_limit=srv.lockout_user_failures,
+                                delay=srv.auth_fail_delay, max_delay=srv.auth_fail_delay_max),
+        limits=ConnectionLimits(srv.max_connections, srv.control_reserve, srv.max_per_address,
+                                srv.max_pending, srv.max_pending_per_address),
         max_line_length=srv.max_line_length,
-        max_connections=srv.max_connections,
         allow_plain_pass=srv.allow_plain_pass,
         auth_fail_delay=srv.auth_fail_delay,
         idle_timeout=srv.idle_timeout,
+        watch_idle_timeout=srv.watch_idle_timeout,
+        auth_timeout=srv.login_timeout,
     )
     top = service.MultiService()
     engine.scheduler.setServiceParent(top)

@@ -8,9 +8,9 @@ the password never crosses the network.  One checker handles both (every
 comparison is constant-time); the realm hands back an L{Avatar} carrying
 the user's role, C{control} or C{watch}.
 
-Failed attempts are slowed and counted per peer address by
-L{FailureTracker} (time comes from an injected clock), which blocks an
-address that fails too often.
+Failed attempts are slowed and counted per peer address and per user
+name by L{FailureTracker} (time comes from an injected clock), which
+blocks an address, or a user name, that fails too often.
 
 Users come from two places: the legacy default user C{pantasks}, whose
 password is C{PASSWORD} in ptolemy.rc, and the C{[users]} section of
@@ -242,59 +242,172 @@ def make_portal(db: UserDB) -> portal.Portal:
 
 class FailureTracker:
     """
-    Counts failed logins per peer address and blocks an address that fails
-    C{limit} times within C{window} seconds, for C{lockout} seconds.
+    Counts failed logins per peer address and per user name, and decides
+    who is refused without a check.
 
-    @ivar clock: an C{IReactorTime}; only C{seconds()} is used.
+    Why both: counting per address alone let one address alternate wrong
+    control passwords with a good watch login (which used to clear the
+    count) and try thousands of passwords; counting per user name stops
+    the same guesses spread over many addresses.  So:
+
+     - C{limit} failures from one address within C{window} seconds block
+       the address for C{lockout} seconds.  A success never clears an
+       address's failures (they leave the window with time).
+     - C{user_limit} failures for one user name within C{window} block
+       that name for C{lockout} seconds, but only for addresses that
+       failed a login within the last C{lockout} seconds: a clean address
+       still gets in, so an attacker cannot lock the operators out.  A
+       success clears only that user's own count.
+     - The answer to a failure waits C{delay} seconds, doubled for each
+       earlier failure of the address in the window, at most C{max_delay}.
+     - A block and its lifting are reported once (through C{report}); the
+       attempts refused meanwhile are only counted, and the count is in
+       the lifting line.
+
+    Memory is bounded: keys are cut to L{MAX_KEY} characters and old
+    entries pruned beyond L{MAX_ENTRIES}.
+
+    @ivar clock: an C{IReactorTime} (C{seconds}, C{callLater}).
+    @ivar report: called with one line per block and per lifting; the
+        line server sets it to its log.
     """
 
+    MAX_KEY = 128
+    MAX_ENTRIES = 10000
+
     def __init__(self, clock: Any, limit: int = 5, window: float = 60.0,
-                 lockout: float = 300.0) -> None:
+                 lockout: float = 300.0, user_limit: int = 10, delay: float = 1.0,
+                 max_delay: float = 30.0,
+                 report: Optional[Callable[[str], None]] = None) -> None:
         self.clock = clock
         self.limit = limit
         self.window = window
         self.lockout = lockout
-        self._failures: dict[str, deque] = {}
-        self._blocked: dict[str, float] = {}
+        self.user_limit = user_limit
+        self.delay = delay
+        self.max_delay = max_delay
+        self.report = report
+        self._failures: dict[tuple[str, str], deque] = {}
+        self._blocked: dict[tuple[str, str], list] = {}  # key -> [until, refused]
+        self._suspect: dict[str, float] = {}  # address -> time of its last failure
 
+    # -- queries -----------------------------------------------------------
     def blocked(self, address: str) -> bool:
         """Whether C{address} is blocked now."""
-        until = self._blocked.get(address)
-        if until is None:
-            return False
-        if self.clock.seconds() >= until:
-            del self._blocked[address]
-            return False
-        return True
+        return self._is_blocked(("address", address))
 
-    def failed(self, address: str) -> bool:
+    def user_blocked(self, user: str, address: str) -> bool:
+        """Whether C{user} is blocked for C{address} now (see the class)."""
+        if not self._is_blocked(("user", user[: self.MAX_KEY])):
+            return False
+        last = self._suspect.get(address)
+        return last is not None and self.clock.seconds() - last < self.lockout
+
+    def refused(self, address: str, user: str) -> Optional[str]:
         """
-        Record a failure from C{address}.
+        Why a login of C{user} from C{address} is refused without a
+        check, or None.  A refused attempt is counted, not reported.
+        """
+        if self.blocked(address):
+            self._blocked[("address", address)][1] += 1
+            return "address blocked"
+        if user and self.user_blocked(user, address):
+            self._blocked[("user", user[: self.MAX_KEY])][1] += 1
+            return "user blocked"
+        return None
+
+    def answer_delay(self, address: str) -> float:
+        """Seconds to wait before telling C{address} its login failed."""
+        times = self._failures.get(("address", address))
+        n = len(times) if times else 1
+        if self._is_blocked(("address", address)):
+            n = max(n, self.limit)
+        return min(self.max_delay, self.delay * 2 ** min(max(n - 1, 0), 30))
+
+    # -- events ------------------------------------------------------------
+    def failed(self, address: str, user: Optional[str] = None) -> bool:
+        """
+        Record a failed login of C{user} (None: no user, e.g. a garbled
+        line) from C{address}.
 
         @return: True when this failure blocked the address.
         """
-        if self.limit <= 0:
-            return False
         now = self.clock.seconds()
-        times = self._failures.setdefault(address, deque())
+        self._suspect[address] = now
+        blocked_now = False
+        if self.limit > 0 and self._count(("address", address), now) >= self.limit:
+            self._failures.pop(("address", address), None)
+            self._block(("address", address), f"address {address}",
+                        f"{self.limit} failed logins within {self.window:g} s")
+            blocked_now = True
+        if user and self.user_limit > 0:
+            key = ("user", user[: self.MAX_KEY])
+            if self._count(key, now) >= self.user_limit:
+                self._failures.pop(key, None)
+                self._block(key, f"user {user[: self.MAX_KEY]!r}",
+                            f"{self.user_limit} failed logins within {self.window:g} s; "
+                            "refused from addresses that failed recently")
+        if len(self._failures) > self.MAX_ENTRIES or len(self._suspect) > self.MAX_ENTRIES:
+            self._prune(now)
+        return blocked_now
+
+    def succeeded(self, address: str, user: Optional[str] = None) -> None:
+        """
+        A good login of C{user}: forget that user's own failures, and
+        nothing else (not the address's, not another user's).
+        """
+        if user:
+            self._failures.pop(("user", user[: self.MAX_KEY]), None)
+
+    # -- inside ------------------------------------------------------------
+    def _count(self, key: tuple[str, str], now: float) -> int:
+        times = self._failures.get(key)
+        if times is None:
+            times = self._failures[key] = deque()
         times.append(now)
         while times and now - times[0] > self.window:
             times.popleft()
-        if len(times) >= self.limit:
-            self._blocked[address] = now + self.lockout
-            times.clear()
-            return True
-        if len(self._failures) > 10000:  # bound the memory an attacker can use
-            self._prune(now)
-        return False
+        return len(times)
 
-    def succeeded(self, address: str) -> None:
-        """Forget the failures of C{address} after a good login."""
-        self._failures.pop(address, None)
+    def _is_blocked(self, key: tuple[str, str]) -> bool:
+        entry = self._blocked.get(key)
+        if entry is None:
+            return False
+        if self.clock.seconds() >= entry[0]:
+            self._lift(key)
+            return False
+        return True
+
+    def _block(self, key: tuple[str, str], what: str, why: str) -> None:
+        if key in self._blocked:
+            return
+        self._blocked[key] = [self.clock.seconds() + self.lockout, 0]
+        self._say(f"{what} blocked for {self.lockout:g} s after {why}")
+        self.clock.callLater(self.lockout, self._lift, key)
+
+    def _lift(self, key: tuple[str, str]) -> None:
+        entry = self._blocked.pop(key, None)
+        if entry is None:
+            return
+        what = f"address {key[1]}" if key[0] == "address" else f"user {key[1]!r}"
+        self._say(f"{what} no longer blocked ({entry[1]} attempts refused meanwhile)")
+
+    def _say(self, text: str) -> None:
+        if self.report is not None:
+            self.report(text)
+        else:
+            log.info("{text}", text=text)
 
     def _prune(self, now: float) -> None:
         for key in [k for k, t in self._failures.items() if not t or now - t[-1] > self.window]:
             del self._failures[key]
+        for address in [a for a, t in self._suspect.items() if now - t >= self.lockout]:
+            del self._suspect[address]
+        # Still too many (a flood of distinct names): forget the oldest.
+        for table in (self._failures, self._suspect):
+            excess = len(table) - self.MAX_ENTRIES
+            for key in list(table)[: max(excess, 0)]:
+                del table[key]
 
 
 def default_password_file(env: Optional[Mapping[str, str]] = None) -> str:

@@ -48,6 +48,7 @@ from pantasks.net.auth import (
     HMACCredentials,
     IPantasksAvatar,
 )
+from pantasks.net.limits import ConnectionLimits
 
 log = Logger()
 
@@ -56,6 +57,14 @@ PROTOCOL_VERSION = 1
 
 #: Default longest line (bytes) when no configuration says otherwise.
 DEFAULT_MAX_LINE = 65536
+
+#: Longest line before login (PASS/AUTH): a longer one is refused before
+#: any work, as a failed login.
+MAX_AUTH_LINE = 1024
+
+#: Connections beyond the pools of L{ConnectionLimits} that may still be
+#: closing; past that a newcomer is refused at once.
+CLOSING_SLACK = 64
 
 #: A block typed over the wire may hold at most this many lines, and this
 #: many bytes; then it is discarded with an error.
@@ -194,7 +203,7 @@ class LineServerProtocol(LineReceiver):
 
     def __init__(self, factory: "LineServerFactory") -> None:
         self.factory = factory
-        self.MAX_LENGTH = factory.max_line_length
+        self.MAX_LENGTH = min(MAX_AUTH_LINE, factory.max_line_length)  # until login
         self.state = "auth"
         self.avatar: Any = None
         self.nonce = secrets.token_hex(16)
@@ -357,8 +366,7 @@ class LineServerProtocol(LineReceiver):
         if line[-1:] == b"\r":
             line = line[:-1]
         if self.state == "ready":
-            if self.factory.idle_timeout > 0:
-                self._arm_timer(self.factory.idle_timeout, "IDLE_TIMEOUT")
+            self._arm_idle_timer()
             self._request(line)
         elif self.state == "auth":
             self._auth_line(line)
@@ -366,6 +374,13 @@ class LineServerProtocol(LineReceiver):
 
     def lineLengthExceeded(self, line: bytes) -> None:
         self._block = []
+        if self.state != "ready" and not self._closing:
+            # Before login: a failed attempt, refused before any work.
+            failures = self.factory.failures
+            if not failures.refused(self.peer, ""):
+                self.factory.log_event(f"authentication failed from {self.peer}: "
+                                       "line too long before login", kind="auth")
+                failures.failed(self.peer)
         self.send_fault("LINE_TOO_LONG")
         self.close()
 
@@ -392,43 +407,66 @@ class LineServerProtocol(LineReceiver):
             self.send_fault("NOT_AUTHENTICATED")
             return
         self.state = "checking"
+        self._cancel_timer()  # the answer (or its delay) ends the connection anyway
         self.set_paused("auth", True)
-        failures = self.factory.failures
-        if creds is None or failures.blocked(self.peer):
-            d: defer.Deferred = defer.fail(UnauthorizedLogin("refused"))
+        refused = self.factory.failures.refused(self.peer, user)
+        if creds is None or refused:
+            d: defer.Deferred = defer.fail(UnauthorizedLogin(refused or "malformed"))
         else:
             d = defer.maybeDeferred(self.factory.portal.login, creds, None, IPantasksAvatar)
-        d.addCallbacks(self._logged_in, self._login_failed, errbackArgs=(user,))
+        d.addCallbacks(self._logged_in, self._login_failed, errbackArgs=(user, refused))
 
     def _logged_in(self, result: tuple) -> None:
         _iface, avatar, logout = result
-        if self._gone:
+        if self._gone or self._closing:
             logout()
+            return
+        factory = self.factory
+        why = factory.limits.login(self, self.peer, avatar.role)
+        if why is not None:
+            logout()
+            factory.log_event(f"login of {avatar.name} from {self.peer} refused: {why}",
+                              kind="limit")
+            self.send_fault("TOO_MANY_CONNECTIONS")
             return
         self.avatar = avatar
         self._logout = logout
         self.state = "ready"
-        self.factory.failures.succeeded(self.peer)
+        self.MAX_LENGTH = factory.max_line_length
+        factory.failures.succeeded(self.peer, avatar.name)
         self.send_line(f"OK {avatar.name} {avatar.role}")
         self._cancel_timer()
-        if self.factory.idle_timeout > 0:
-            self._arm_timer(self.factory.idle_timeout, "IDLE_TIMEOUT")
+        self._arm_idle_timer()
         self.set_paused("auth", False)
 
-    def _login_failed(self, failure: Failure, user: str) -> None:
+    def _idle_seconds(self) -> float:
+        """The idle timeout of this session: the smaller set one of
+        C{idle_timeout} and, for a watch user, C{watch_idle_timeout}."""
+        limits = [self.factory.idle_timeout]
+        if self.avatar is not None and self.avatar.role == WATCH:
+            limits.append(self.factory.watch_idle_timeout)
+        set_ = [t for t in limits if t and t > 0]
+        return min(set_) if set_ else 0.0
+
+    def _arm_idle_timer(self) -> None:
+        seconds = self._idle_seconds()
+        if seconds > 0:
+            self._arm_timer(seconds, "IDLE_TIMEOUT")
+
+    def _login_failed(self, failure: Failure, user: str, refused: Optional[str]) -> None:
         if self._gone:
             return
         if not failure.check(UnauthorizedLogin):
             log.failure("checking a login from {peer}", failure, peer=self.peer)
         failures = self.factory.failures
-        if failures.blocked(self.peer):
-            why = "address blocked"
-        elif failures.failed(self.peer):
-            why = f"address blocked for {failures.lockout:g} s after repeated failures"
-        else:
-            why = "bad password"
-        self.factory.log_event(f"authentication failed for {user or '?'} from {self.peer}: {why}")
-        self._refusal = self.factory.clock.callLater(self.factory.auth_fail_delay, self._refuse)
+        if not refused:
+            # Refused attempts (blocked) are only counted: the block and
+            # its lifting are logged once, by the tracker.
+            self.factory.log_event(
+                f"authentication failed for {user or '?'} from {self.peer}", kind="auth")
+            failures.failed(self.peer, user or None)
+        delay = min(failures.answer_delay(self.peer), CLOSE_GRACE)
+        self._refusal = self.factory.clock.callLater(delay, self._refuse)
 
     def _refuse(self) -> None:
         self._refusal = None
@@ -606,12 +644,14 @@ class LineServerFactory(protocol.ServerFactory):
         scheduler: Any = None,
         access: Optional[AccessList] = None,
         failures: Optional[FailureTracker] = None,
+        limits: Optional[ConnectionLimits] = None,
         max_line_length: int = DEFAULT_MAX_LINE,
         max_connections: int = 200,
         allow_plain_pass: bool = True,
         auth_fail_delay: float = 1.0,
         idle_timeout: float = 0.0,
-        auth_timeout: float = 60.0,
+        auth_timeout: float = 10.0,
+        watch_idle_timeout: float = 0.0,
         version: str = __version__,
     ) -> None:
         self.interp = interp
@@ -619,12 +659,18 @@ class LineServerFactory(protocol.ServerFactory):
         self.clock = clock
         self.log = log if log is not None else interp.log_sink
         self.access = access if access is not None else AccessList()
-        self.failures = failures if failures is not None else FailureTracker(clock)
+        self.failures = failures if failures is not None else FailureTracker(
+            clock, delay=auth_fail_delay)
+        self.failures.delay = auth_fail_delay
+        if self.failures.report is None:
+            self.failures.report = lambda text: self.log_event(text, kind="block")
+        self.limits = limits if limits is not None else ConnectionLimits(max_connections)
         self.max_line_length = max_line_length
-        self.max_connections = max_connections
+        self.max_connections = self.limits.max_sessions
         self.allow_plain_pass = allow_plain_pass
         self.auth_fail_delay = auth_fail_delay
         self.idle_timeout = idle_timeout
+        self.watch_idle_timeout = watch_idle_timeout
         self.auth_timeout = auth_timeout
         self.version = version
         self.connections: set[LineServerProtocol] = set()
@@ -641,10 +687,16 @@ class LineServerFactory(protocol.ServerFactory):
         host = str(getattr(addr, "host", ""))
         if not self.access.allows(host):
             return None  # closed before the greeting
-        if len(self.connections) >= self.max_connections:
-            self.log_event(f"connection from {host} refused: too many connections")
+        if len(self.connections) >= self.limits.capacity + CLOSING_SLACK:
+            self.log_event(f"connection from {host} refused: too many connections",
+                           kind="limit")
             return _Refuser()
-        return self.protocol(self)
+        conn = self.protocol(self)
+        for victim in self.limits.admit(conn, host):
+            self.log_event(f"closed a connection from {victim.peer} that had not logged in, "
+                           "to make room", kind="limit")
+            victim.send_fault("TOO_MANY_CONNECTIONS")
+        return conn
 
     # -- events to watchers ------------------------------------------------
     def _log_line(self, line: str) -> None:
@@ -667,12 +719,13 @@ class LineServerFactory(protocol.ServerFactory):
             if conn.watch_jobs:
                 conn.watch_line(line)
 
-    def log_event(self, text: str) -> None:
+    def log_event(self, text: str, kind: Optional[str] = None) -> None:
         """A line about the server itself, to the server log (stderr)."""
         self.log.err(f"pantasks_server: {text}\n")
 
     # -- closing -----------------------------------------------------------
     def connection_closed(self, conn: LineServerProtocol) -> None:
+        self.limits.remove(conn)
         if not self.connections and self._close_waiters:
             waiters, self._close_waiters = self._close_waiters, []
             for d in waiters:

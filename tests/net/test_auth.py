@@ -105,11 +105,67 @@ class FailureTrackerTests(SynchronousTestCase):
         clock.advance(100)
         self.assertFalse(tracker.blocked("a"))
 
-    def test_success_forgets(self) -> None:
-        tracker = FailureTracker(Clock(), limit=2)
+    def test_success_forgets_only_its_own_user(self) -> None:
+        """The bypass: wrong control passwords between good watch logins
+        from the same address still block the address."""
+        tracker = FailureTracker(Clock(), limit=5)
+        for round_ in range(2):
+            for _ in range(4 if round_ == 0 else 1):
+                self.assertIsNone(tracker.refused("a", "pantasks"))
+                blocked = tracker.failed("a", "pantasks")
+            tracker.succeeded("a", "bob")
+        self.assertTrue(blocked)
+        self.assertEqual(tracker.refused("a", "bob"), "address blocked")
+
+    def test_user_failures_over_many_addresses(self) -> None:
+        reports: list[str] = []
+        clock = Clock()
+        tracker = FailureTracker(clock, limit=5, user_limit=3, lockout=100,
+                                 report=reports.append)
+        for i in range(3):
+            self.assertIsNone(tracker.refused(f"10.0.0.{i}", "pantasks"))
+            tracker.failed(f"10.0.0.{i}", "pantasks")
+        self.assertEqual(reports, ["user 'pantasks' blocked for 100 s after 3 failed logins "
+                                   "within 60 s; refused from addresses that failed recently"])
+        self.assertEqual(tracker.refused("10.0.0.1", "pantasks"),
+                         "user blocked")
+        self.assertIsNone(tracker.refused("10.0.0.1", "bob"), "other users unaffected")
+        self.assertIsNone(tracker.refused("10.9.9.9", "pantasks"), "a clean address gets in")
+        tracker.succeeded("10.9.9.9", "pantasks")
+        clock.advance(100)
+        self.assertEqual(reports[-1], "user 'pantasks' no longer blocked "
+                                      "(1 attempts refused meanwhile)")
+        self.assertIsNone(tracker.refused("10.0.0.1", "pantasks"))
+
+    def test_block_reported_once(self) -> None:
+        reports: list[str] = []
+        clock = Clock()
+        tracker = FailureTracker(clock, limit=2, lockout=50, report=reports.append)
         tracker.failed("a")
-        tracker.succeeded("a")
-        self.assertFalse(tracker.failed("a"))
+        tracker.failed("a")
+        for _ in range(1000):
+            self.assertEqual(tracker.refused("a", "x"), "address blocked")
+        self.assertEqual(len(reports), 1)
+        clock.advance(50)
+        self.assertEqual(reports[1], "address a no longer blocked "
+                                     "(1000 attempts refused meanwhile)")
+
+    def test_delay_doubles(self) -> None:
+        clock = Clock()
+        tracker = FailureTracker(clock, limit=10, delay=1.0, max_delay=5.0)
+        delays = []
+        for _ in range(5):
+            tracker.failed("a")
+            delays.append(tracker.answer_delay("a"))
+        self.assertEqual(delays, [1.0, 2.0, 4.0, 5.0, 5.0])
+        self.assertEqual(tracker.answer_delay("b"), 1.0)
+
+    def test_memory_bounded(self) -> None:
+        tracker = FailureTracker(Clock(), limit=5)
+        for i in range(FailureTracker.MAX_ENTRIES + 500):
+            tracker.failed(f"a{i}", "u" * 100000 + str(i))
+        self.assertLessEqual(len(tracker._failures), FailureTracker.MAX_ENTRIES + 1)
+        self.assertTrue(all(len(k[1]) <= FailureTracker.MAX_KEY for k in tracker._failures))
 
     def test_zero_limit_never_blocks(self) -> None:
         tracker = FailureTracker(Clock(), limit=0)

@@ -36,11 +36,14 @@ class GreetingTests(SynchronousTestCase):
 
     def test_too_many_connections(self) -> None:
         server = make_server(max_connections=2)
-        server.connect()
-        server.connect()
+        server.login()
+        server.login()
         third = server.connect()
-        self.assertEqual(third.take(), "ERR too many connections\n")
+        third.take()
+        self.assertEqual(third.ask(f"PASS {PASSWORD}"), "ERR too many connections\n")
         self.assertTrue(third.closed)
+        self.assertIn("login of pantasks from 127.0.0.1 refused: all 2 sessions are taken",
+                      server.log.text())
 
     def test_auth_timeout(self) -> None:
         server = make_server(auth_timeout=30)
@@ -102,7 +105,7 @@ class AuthTests(SynchronousTestCase):
             client = server.connect(port=41000 + len(response))
             client.take()
             client.ask(f"AUTH bob {response}")
-            server.clock.advance(1)
+            server.clock.advance(4)  # 1, 2, 4 s: doubled per failure of the address
             self.assertEqual(client.take(), "NO authentication failed\n")
             self.assertTrue(client.closed)
 
@@ -141,17 +144,19 @@ class AuthTests(SynchronousTestCase):
         for _ in range(3):
             c = server.connect("10.0.0.9")
             c.ask("PASS wrong")
-        server.clock.advance(1)
+        server.clock.advance(4)
         good = server.connect("10.0.0.9")
         good.take()
         good.ask(f"PASS {PASSWORD}")
-        server.clock.advance(1)
+        server.clock.advance(4)
         self.assertEqual(good.take(), "NO authentication failed\n", "blocked address")
-        self.assertIn("address blocked", server.log.text())
+        self.assertIn("address 10.0.0.9 blocked for 120 s", server.log.text())
         other = server.connect("10.0.0.10")
         other.take()
         self.assertEqual(other.ask(f"PASS {PASSWORD}"), "OK pantasks control\n")
         server.clock.advance(120)
+        self.assertIn("address 10.0.0.9 no longer blocked (1 attempts refused meanwhile)",
+                      server.log.text())
         again = server.connect("10.0.0.9")
         again.take()
         self.assertEqual(again.ask(f"PASS {PASSWORD}"), "OK pantasks control\n")

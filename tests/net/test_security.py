@@ -51,7 +51,7 @@ def test_many_wrong_passwords_lock_the_address(main_server: ServerProcess) -> No
     other = Conn(main_server.port, source="127.0.0.14")
     assert other.login("secret") == "OK pantasks control"
     err = (main_server.dir / "server.err").read_text()
-    assert "from 127.0.0.4: address blocked" in err
+    assert "address 127.0.0.4 blocked for 600 s after 3 failed logins" in err
 
 
 def test_auth_with_wrong_hmac(main_server: ServerProcess) -> None:

@@ -1,0 +1,135 @@
+# -*- test-case-name: tests.net.test_hardening -*-
+"""The attacker's tests against a real C{pantasks_server}: brute force
+around the lockout, connection floods, log floods.
+
+The server here has its own quick settings (short delays, a short login
+timeout) so the attacks run in seconds; each attack comes from its own
+127.0.0.x address.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from pantasks.net.auth import hmac_response
+from tests.net.procs import Conn, ServerProcess, clean_env, free_port_base, server_argv, write
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    d: Path = tmp_path_factory.mktemp("hardening")
+    base = free_port_base()
+    write(d / "ptolemy.rc",
+          "PASSWORD secret\n"
+          f"PANTASKS_SERVER_PORT {base}:{base + 20}\n"
+          f"PANTASKS_SERVER_STDOUT {d}/server.out\n"
+          f"PANTASKS_SERVER_STDERR {d}/server.err\n")
+    write(d / "pantasks.conf",
+          "[server]\n"
+          "lockout_failures = 5\n"
+          "lockout_window = 60\n"
+          "lockout_time = 600\n"
+          "auth_fail_delay = 0.05\n"
+          "auth_fail_delay_max = 0.2\n"
+          "login_timeout = 3\n"
+          "[users]\n"
+          "alice = alicepw, control\n"
+          "bob = bobpw, watch\n")
+    proc = ServerProcess(server_argv() + ["-c", "ptolemy.rc", "--config", "pantasks.conf"],
+                         d, clean_env(d))
+    proc.dir = d  # type: ignore[attr-defined]
+    try:
+        proc.wait_port()
+        yield proc
+    finally:
+        code = proc.stop()
+        assert code == 0, (code, proc.stdout, proc.stderr)
+
+
+def log_text(server: ServerProcess) -> str:
+    return (server.dir / "server.err").read_text(errors="replace")  # type: ignore[attr-defined]
+
+
+def auth(server: ServerProcess, user: str, password: str, source: str) -> str:
+    """One login attempt on a new connection; the server's answer."""
+    c = Conn(server.port, source=source)
+    try:
+        c.greeting()
+        c.send(f"AUTH {user} {hmac_response(password, c.nonce)}\n")
+        return c.readline()
+    except (EOFError, OSError) as e:
+        return f"closed: {e!r}"
+    finally:
+        c.close()
+
+
+def test_good_watch_logins_do_not_reset_the_lockout(server: ServerProcess) -> None:
+    """The bypass of issue 8: four wrong control passwords, one good watch
+    login, repeated.  The address is blocked after five failures, and from
+    then on even the right control password is refused."""
+    source = "127.0.0.21"
+    guesses = [f"guess{i}" for i in range(26)]
+    guesses[22] = "secret"  # the attacker would find it here
+    answers = []
+    for i, guess in enumerate(guesses):
+        answers.append(auth(server, "pantasks", guess, source))
+        if i % 4 == 3:
+            auth(server, "bob", "bobpw", source)
+    assert "OK pantasks control" not in answers
+    assert answers[22] == "NO authentication failed", "the right password, blocked"
+    assert auth(server, "bob", "bobpw", source) == "NO authentication failed"
+    log = log_text(server)
+    assert log.count(f"address {source} blocked for 600 s") == 1, log
+    assert log.count(f"authentication failed for pantasks from {source}") == 5, \
+        "attempts refused while blocked are counted, not logged"
+    assert auth(server, "alice", "alicepw", "127.0.0.22") == "OK alice control"
+
+
+def test_idle_connections_do_not_keep_control_out(server: ServerProcess) -> None:
+    """200 silent connections and 200 watch sessions, from a few addresses:
+    a control user still gets in, from a busy address and from a new one."""
+    silent = []
+    for i in range(200):
+        c = Conn(server.port, source=f"127.0.1.{i % 10 + 1}")
+        silent.append(c)
+    watchers, refused = [], 0
+    for i in range(200):
+        c = Conn(server.port, source=f"127.0.2.{i % 10 + 1}")
+        answer = c.login("bobpw", user="bob")
+        if answer == "OK bob watch":
+            watchers.append(c)
+        else:
+            assert answer == "ERR too many connections", answer
+            refused += 1
+            c.close()
+    assert len(watchers) == 190 and refused == 10, "the last 10 sessions are for control users"
+    for source in ("127.0.1.1", "127.0.2.1", "127.0.3.1"):
+        c = Conn(server.port, source=source)
+        assert c.login("alicepw", user="alice") == "OK alice control", source
+        assert c.ask("echo in") == (["O in"], "STATUS 1")
+        c.close()
+    assert watchers[0].ask("echo still") == (["O still"], "STATUS 1")
+    for c in silent + watchers:
+        c.close()
+
+
+def test_silent_connection_closed_after_login_timeout(server: ServerProcess) -> None:
+    c = Conn(server.port, source="127.0.0.23")
+    c.greeting()
+    t0 = time.monotonic()
+    assert c.readline() == "ERR authentication timeout"
+    assert c.at_eof()
+    assert time.monotonic() - t0 >= 2.5
+
+
+def test_server_survives_connection_churn(server: ServerProcess) -> None:
+    for _ in range(100):
+        s = socket.create_connection(("127.0.0.1", server.port), source_address=("127.0.0.24", 0))
+        s.close()
+    c = Conn(server.port)
+    assert c.login() == "OK pantasks control"
