@@ -5,7 +5,10 @@ Dependencies are chosen, not collected:
     extra (pyOpenSSL, service_identity) because the server offers TLS
     endpoints (pantasks.conf tls_key/tls_cert, ssl: endpoint strings);
   - zope.interface: the interfaces between layers (comes with Twisted);
-  - configobj: the validated pantasks.conf.
+  - configobj: the validated pantasks.conf;
+  - google-re2: user regular expressions (status -taskstats) matched in
+    time linear in the text, so no pattern can hold the server (Python's
+    re backtracks: "(.|.)*Q" took seconds per task name).
 Tests also use pytest and pexpect (see the Makefile).
 """
 
@@ -25,7 +28,9 @@ setup(
     packages=find_packages(include=["pantasks", "pantasks.*"]) + ["twisted.plugins"],
     package_data={"pantasks": ["modules/*", "etc/*"]},
     include_package_data=True,
-    install_requires=["twisted[tls]>=23.8", "zope.interface", "configobj"],
+    install_requires=[
+        "twisted[tls]>=23.8", "zope.interface", "configobj", "google-re2>=1.1,<2"
+    ],
     extras_require={"test": ["pytest", "pexpect", "ruff"]},
     entry_points={
         "console_scripts": [

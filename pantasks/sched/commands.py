@@ -395,11 +395,11 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
                 return 0
             regex = rest[0] if rest else None
             tasks = list(sched.tasks.values())
+            pattern = compile_task_regex(regex)  # a bad pattern: one line, nothing else
             if a == "-taskstats":
                 ctx.out(render_scheduler_lines(sched.state, _controller_running(sched)))
                 ctx.out(render_taskstats(tasks, now, regex))
                 return 1
-            pattern = compile_task_regex(regex)
             for t in tasks:
                 if pattern is None or pattern.search(t.name):
                     sched.reset_stats(t)

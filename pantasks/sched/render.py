@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional
 
-from pantasks.lang.errors import ScriptError
+from pantasks.lang.patterns import Pattern, compile_optional
 from pantasks.sched.model import SPECIAL_EXITS, Job, Task, TimeRange
 from pantasks.sched.timerange import format_range_time, time_valid
 
@@ -213,22 +213,17 @@ def _stats_group(count: int, tmin: Optional[float], tave: float, tmax: float) ->
     return " | %5d %6.2f %6.2f %6.2f" % (count, tmin, tave, tmax)
 
 
-def compile_task_regex(regex: Optional[str]) -> Optional[re.Pattern]:
+def compile_task_regex(regex: Optional[str]) -> Optional[Pattern]:
     """Compile a C{-taskstats}/C{-taskstatsreset} task-name pattern.
 
-    Patterns are unanchored (searched anywhere in the name), as POSIX
-    C{regexec} does; Python's syntax covers the extended-regex subset
-    that task names need.
+    Patterns are POSIX extended regular expressions, unanchored (searched
+    anywhere in the name) as C{regexec} does, matched in linear time (see
+    L{pantasks.lang.patterns}).
 
     @return: the pattern, or None when C{regex} is None.
     @raise ScriptError: the pattern does not compile (one line).
     """
-    if regex is None:
-        return None
-    try:
-        return re.compile(regex)
-    except re.error as e:
-        raise ScriptError(f"invalid regular expression {regex}: {e}") from None
+    return compile_optional(regex)
 
 
 def render_taskstats(tasks: list[Task], now: float, regex: Optional[str]) -> str:

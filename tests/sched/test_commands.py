@@ -206,3 +206,25 @@ def test_delete_job_survives_a_language_delete():
     assert calls == [["delete", "vector", "x"]]
     assert "job not found" in sink.stdout()
     assert "task nosuch not found" in sink.stderr()
+
+
+def test_status_taskstats_pattern_as_written_on_a_command_line(h):
+    """The forms pantasks-script(7) documents: \\\\ for a backslash, \\{ for
+    a brace, a quoted pattern with parentheses; a bad one prints nothing
+    but its error."""
+    h.run("task chip.run\n command x\nend\ntask chipXrun\n command x\nend\n"
+          "task warp.aa\n command x\nend")
+
+    def listed(pattern):
+        h.clear()
+        assert h.run(f"status -taskstats {pattern}") == 1
+        return [t for t in ("chip.run", "chipXrun", "warp.aa") if f"  ++ {t} " in h.out()]
+
+    assert listed("chip\\\\.run") == ["chip.run"]
+    assert listed("a\\{2}$") == ["warp.aa"]
+    assert listed('"^(chip|warp)\\\\."') == ["chip.run", "warp.aa"]
+    assert listed("[[:upper:]]") == ["chipXrun"]
+    h.clear()
+    assert h.run('status -taskstats "(x)\\\\1"') == 0
+    assert h.out() == ""
+    assert "backreferences (\\1) are not supported" in h.err()

@@ -1,0 +1,100 @@
+# -*- test-case-name: tests.net.test_data_limits -*-
+"""Against a real C{pantasks_server}: what a user types cannot make the
+server spend exponential time on a pattern, and the server keeps serving
+everyone else meanwhile."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.net.procs import Conn, ServerProcess, clean_env, free_port_base, server_argv, write
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    d: Path = tmp_path_factory.mktemp("data_limits")
+    base = free_port_base()
+    write(d / "ptolemy.rc",
+          "PASSWORD secret\n"
+          f"PANTASKS_SERVER_PORT {base}:{base + 20}\n"
+          f"PANTASKS_SERVER_STDOUT {d}/server.out\n"
+          f"PANTASKS_SERVER_STDERR {d}/server.err\n")
+    write(d / "pantasks.conf", "[users]\nbob = bobpw, watch\n")
+    proc = ServerProcess(server_argv() + ["-c", "ptolemy.rc", "--config", "pantasks.conf"],
+                         d, clean_env(d))
+    proc.dir = d  # type: ignore[attr-defined]
+    try:
+        proc.wait_port()
+        yield proc
+    finally:
+        code = proc.stop()
+        assert code == 0, (code, proc.stdout, proc.stderr)
+
+
+def control(server: ServerProcess) -> Conn:
+    c = Conn(server.port, timeout=20)
+    assert c.login() == "OK pantasks control"
+    return c
+
+
+def watcher(server: ServerProcess) -> Conn:
+    c = Conn(server.port, timeout=20)
+    assert c.login("bobpw", user="bob") == "OK bob watch"
+    return c
+
+
+LONG_NAME = "a" * 30  # a backtracking engine needs ~2**30 steps for "(.|.)*Q"
+
+
+def test_pathological_taskstats_regex_answers_at_once(server: ServerProcess) -> None:
+    """The issue's attack: a watch user's C{status -taskstats "(.|.)*Q"}
+    against a long task name.  With a backtracking engine this took 7.8 s
+    at 25 characters, doubling per character: the 20 s socket time-out of
+    these connections would expire."""
+    c = control(server)
+    assert c.ask(f"task {LONG_NAME}") == ([], "MORE 1")
+    assert c.ask("command true") == ([], "MORE 1")
+    assert c.ask("end") == ([], "STATUS 1")
+    bob = watcher(server)
+    others: list[tuple[list[str], str]] = []
+
+    def other_client() -> None:
+        o = control(server)
+        others.append(o.ask("echo still here"))
+
+    lines, status = bob.ask('status -taskstats "(.|.)*Q"')
+    assert status == "STATUS 1"
+    assert not any(LONG_NAME in line for line in lines)
+    t = threading.Thread(target=other_client)
+    t.start()
+    lines, status = bob.ask('status -taskstats "(a|aa)*$"')
+    t.join(20)
+    assert status == "STATUS 1"
+    assert any(LONG_NAME in line for line in lines), lines
+    assert others == [(["O still here"], "STATUS 1")]
+    # the reset form takes the same patterns (as control: it changes state)
+    assert c.ask('status -taskstatsreset "(.|.)*Q"') == ([], "STATUS 1")
+
+
+def test_backreference_and_bad_pattern_are_one_error_line(server: ServerProcess) -> None:
+    bob = watcher(server)
+    # the command line turns \\ into \ (and \{ into {) before the pattern
+    lines, status = bob.ask('status -taskstats "(a)\\\\1"')
+    assert status == "STATUS 0"
+    assert lines == ["E invalid regular expression (a)\\1: backreferences (\\1) are not "
+                     "supported (patterns are matched in linear time)"]
+    lines, status = bob.ask("status -taskstats [")
+    assert (lines, status) == (["E invalid regular expression [: missing ]: ["], "STATUS 0")
+
+
+def test_strmatch_takes_classes_not_patterns(server: ServerProcess) -> None:
+    """C{strmatch} matches a character class, as in the original; a
+    catastrophic pattern given as the class is refused at once."""
+    bob = watcher(server)
+    assert bob.ask(f'strmatch {"a" * 5000}! "(.|.)*Q"') == (
+        ["E unknown character class (.|.)*Q"], "STATUS 0")
+    assert bob.ask("strmatch abc123def int") == (["O match: 3 3"], "STATUS 1")
