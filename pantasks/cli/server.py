@@ -61,23 +61,20 @@ def _error(message: str, code: int) -> None:
 
 
 def _start_logging(server_log: Any) -> None:
-    """Twisted's own warnings and errors go to the server log (stderr)."""
+    """Twisted's own warnings and errors go to the server log (stderr),
+    escaped and cut; tracebacks never to watchers."""
     from twisted.logger import (
         FilteringLogObserver,
         LogLevel,
         LogLevelFilterPredicate,
-        formatEventAsClassicLogText,
         globalLogBeginner,
     )
 
-    def write(event: dict) -> None:
-        text = formatEventAsClassicLogText(event)
-        if text:
-            server_log.err(text)
+    from pantasks.net.logsink import LogObserver
 
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)
     globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(write, [predicate])], redirectStandardIO=False
+        [FilteringLogObserver(LogObserver(server_log), [predicate])], redirectStandardIO=False
     )
 
 

@@ -32,6 +32,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from pantasks.lang import expr as _expr
+from pantasks.lang import internal
 from pantasks.lang.context import Context, Frame, OutputSink
 from pantasks.lang.driver import drive
 from pantasks.lang.errors import ExprError, RecursionTooDeep, ScriptError
@@ -255,8 +256,8 @@ class Interpreter:
         try:
             status = yield from self.run_list(ctx, Cursor(lines))
         except Exception as e:  # a bug: one line for the user, details in the log
-            log.failure("internal error")
-            ctx.error(f"internal error: {e.__class__.__name__}: {e}")
+            internal.report("running a request")
+            ctx.error(internal.message(ctx, e))
             status = 0
         finally:
             ctx.loop_break = ctx.loop_next = ctx.loop_last = ctx.quitting = False
@@ -422,8 +423,8 @@ class Interpreter:
             ctx.error(_too_deep(ctx))
             return self._escape(ctx, raw or piece)
         except Exception as e:  # a bug: one line for the user, details in the log
-            log.failure("internal error running {piece!r}", piece=piece)
-            ctx.error(f"internal error: {e.__class__.__name__}: {e}")
+            internal.report(f"running {piece!r}")
+            ctx.error(internal.message(ctx, e))
             return self._escape(ctx, raw or piece)
         if r.__class__ is not int:
             if r.__class__ is bool or r is None:
@@ -458,8 +459,8 @@ class Interpreter:
             ctx.error(_too_deep(ctx))
             return self._escape(ctx, raw)
         except Exception as e:
-            log.failure("internal error running {raw!r}", raw=raw)
-            ctx.error(f"internal error: {e.__class__.__name__}: {e}")
+            internal.report(f"running {raw!r}")
+            ctx.error(internal.message(ctx, e))
             return self._escape(ctx, raw)
         if r is None:
             r = 0

@@ -48,7 +48,7 @@ FAULTS: dict[str, Fault] = {
     "PERMISSION_DENIED": Fault(
         "E", "{command}: permission denied (user {user} has the watch role)", False
     ),
-    "INTERNAL": Fault("E", "internal error: {detail}", False),
+    "INTERNAL": Fault("E", "internal error (see server log)", False),
 }
 
 

@@ -16,6 +16,7 @@ import sys
 from typing import Any, Callable, Optional
 
 from pantasks.lang.context import OutputSink
+from pantasks.lang.internal import escape
 
 #: Values of the ptolemy.rc keys that mean "no file, the process's own
 #: stream".
@@ -130,6 +131,10 @@ class ServerLog(OutputSink):
         except (OSError, ValueError):
             pass  # a full disk must not stop the scheduler
 
+    def log_only(self, text: str) -> None:
+        """Write C{text} to the error log, never to watchers (tracebacks)."""
+        super().err(text)
+
     def out(self, text: str) -> None:
         super().out(text)
         self._feed("out", text)
@@ -158,3 +163,117 @@ class ServerLog(OutputSink):
                     watcher(line)
         finally:
             self._feeding = False
+
+
+class EventFilter:
+    """
+    Merges repeated server events, so that no input can make the log grow
+    faster than a few lines a second.
+
+    A line identical to the one before is only counted, and written as
+    C{last message repeated N times} when another line comes or at the end
+    of the period.  Beyond C{burst} lines of one C{kind} within C{period}
+    seconds, lines of that kind are only counted, and written as
+    C{N more KIND messages suppressed} at the end of the period.
+
+    @ivar write: takes one complete line (no newline).
+    @ivar clock: C{IReactorTime} (C{callLater}).
+    """
+
+    def __init__(self, write: Callable[[str], None], clock: Any, burst: int = 20,
+                 period: float = 10.0) -> None:
+        self.write = write
+        self.clock = clock
+        self.burst = burst
+        self.period = period
+        self._last: Optional[str] = None
+        self._repeats = 0
+        self._counts: dict[Optional[str], int] = {}
+        self._suppressed: dict[Optional[str], int] = {}
+        self._timer: Any = None
+
+    def __call__(self, text: str, kind: Optional[str] = None) -> None:
+        """Log one event line C{text} of C{kind} (None: its own kind)."""
+        if text == self._last:
+            self._repeats += 1
+            self._arm()
+            return
+        self._flush_repeats()
+        n = self._counts.get(kind, 0)
+        if n >= self.burst:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            self._last = None
+            self._arm()
+            return
+        self._counts[kind] = n + 1
+        self._last = text
+        self.write(text)
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is None:
+            self._timer = self.clock.callLater(self.period, self._tick)
+
+    def _flush_repeats(self) -> None:
+        if self._repeats:
+            n, self._repeats = self._repeats, 0
+            self.write(f"last message repeated {n} times")
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._flush_repeats()
+        self._last = None
+        suppressed, self._suppressed = self._suppressed, {}
+        for kind, n in suppressed.items():
+            self.write(f"{n} more {kind or 'similar'} messages suppressed "
+                       f"in the last {self.period:g} s")
+        self._counts = {}
+        if suppressed:
+            self._arm()
+
+    def flush(self) -> None:
+        """Write what is pending now (at shutdown)."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._tick()
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+
+#: Characters of one log line written for a twisted.logger event, and of a
+#: whole traceback.
+MAX_EVENT_LINE = 1000
+MAX_EVENT_TEXT = 65536
+
+
+class LogObserver:
+    """
+    A twisted.logger observer writing warnings and errors to the server
+    log, each line escaped and cut (L{escape}), the whole text bounded.
+
+    Events with a traceback (C{log_failure}) or marked C{log_private} go
+    to the log file only, never to watchers as C{L} lines: a traceback
+    is for the operator.
+    """
+
+    def __init__(self, server_log: Any) -> None:
+        self.server_log = server_log
+
+    def __call__(self, event: dict) -> None:
+        from twisted.logger import formatEventAsClassicLogText
+
+        text = formatEventAsClassicLogText(event)
+        if not text:
+            return
+        lines = [escape(line, MAX_EVENT_LINE) for line in text.rstrip("\n").split("\n")]
+        text = "\n".join(lines)
+        if len(text) > MAX_EVENT_TEXT:
+            text = text[:MAX_EVENT_TEXT] + f"... ({len(text) - MAX_EVENT_TEXT} more characters)"
+        text += "\n"
+        if "log_failure" in event or event.get("log_private"):
+            log_only = getattr(self.server_log, "log_only", None)
+            if log_only is not None:
+                log_only(text)
+                return
+        self.server_log.err(text)

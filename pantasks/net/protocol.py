@@ -37,7 +37,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from pantasks import __version__
+from pantasks.lang import internal
 from pantasks.lang.context import Origin, OutputSink
+from pantasks.lang.internal import escape
 from pantasks.lang.source import is_end, opens_block
 from pantasks.net import FAULTS, fault_line
 from pantasks.net.access import AccessList
@@ -49,6 +51,7 @@ from pantasks.net.auth import (
     IPantasksAvatar,
 )
 from pantasks.net.limits import ConnectionLimits
+from pantasks.net.logsink import EventFilter
 
 log = Logger()
 
@@ -425,8 +428,8 @@ class LineServerProtocol(LineReceiver):
         why = factory.limits.login(self, self.peer, avatar.role)
         if why is not None:
             logout()
-            factory.log_event(f"login of {avatar.name} from {self.peer} refused: {why}",
-                              kind="limit")
+            factory.log_event(f"login of {escape(avatar.name, 64)} from {self.peer} "
+                              f"refused: {why}", kind="limit")
             self.send_fault("TOO_MANY_CONNECTIONS")
             return
         self.avatar = avatar
@@ -457,13 +460,14 @@ class LineServerProtocol(LineReceiver):
         if self._gone:
             return
         if not failure.check(UnauthorizedLogin):
-            log.failure("checking a login from {peer}", failure, peer=self.peer)
+            internal.report(f"checking a login from {self.peer}", failure)
         failures = self.factory.failures
         if not refused:
             # Refused attempts (blocked) are only counted: the block and
             # its lifting are logged once, by the tracker.
             self.factory.log_event(
-                f"authentication failed for {user or '?'} from {self.peer}", kind="auth")
+                f"authentication failed for {escape(user, 64) or '?'} from {self.peer}",
+                kind="auth")
             failures.failed(self.peer, user or None)
         delay = min(failures.answer_delay(self.peer), CLOSE_GRACE)
         self._refusal = self.factory.clock.callLater(delay, self._refuse)
@@ -551,9 +555,9 @@ class LineServerProtocol(LineReceiver):
             self.set_paused("busy", True)
 
     def _internal_error(self, failure: Failure) -> int:
-        log.failure("running a request from {peer}", failure, peer=self.peer)
+        internal.report(f"running a request from {self.peer}", failure)
         self.sink.flush()
-        self.output_lines("E", [fault_line("INTERNAL", detail=failure.getErrorMessage())[2:]])
+        self.output_lines("E", [fault_line("INTERNAL")[2:]])
         return 0
 
     def _finished(self, status: Any) -> None:
@@ -577,7 +581,8 @@ class LineServerProtocol(LineReceiver):
         """
         if not self._busy:
             for line in lines:
-                self.factory.log_event(f"late output for {self.peer}: {line}")
+                self.factory.log_event(f"late output for {self.peer}: {escape(line)}",
+                                       kind="late")
             return
         self._send_lines(f"{kind} {line}" for line in lines)
 
@@ -673,6 +678,8 @@ class LineServerFactory(protocol.ServerFactory):
         self.watch_idle_timeout = watch_idle_timeout
         self.auth_timeout = auth_timeout
         self.version = version
+        self.events = EventFilter(lambda text: self.log.err(f"pantasks_server: {text}\n"),
+                                  clock)
         self.connections: set[LineServerProtocol] = set()
         self._close_waiters: list[defer.Deferred] = []
         watchers = getattr(self.log, "watchers", None)
@@ -720,8 +727,12 @@ class LineServerFactory(protocol.ServerFactory):
                 conn.watch_line(line)
 
     def log_event(self, text: str, kind: Optional[str] = None) -> None:
-        """A line about the server itself, to the server log (stderr)."""
-        self.log.err(f"pantasks_server: {text}\n")
+        """
+        A line about the server itself, to the server log (stderr), merged
+        with its repetitions and rate-limited per C{kind} (L{EventFilter}).
+        Text from a client must be L{escape}d by the caller.
+        """
+        self.events(text, kind)
 
     # -- closing -----------------------------------------------------------
     def connection_closed(self, conn: LineServerProtocol) -> None:

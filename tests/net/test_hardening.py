@@ -9,7 +9,9 @@ timeout) so the attacks run in seconds; each attack comes from its own
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -40,8 +42,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
           "[users]\n"
           "alice = alicepw, control\n"
           "bob = bobpw, watch\n")
+    # A planted bug: a command that raises, so the handling of a real
+    # internal error can be seen from outside.
+    plant = d / "plant"
+    plant.mkdir()
+    write(plant / "sitecustomize.py",
+          "from pantasks.lang.registry import command\n"
+          "@command('testbug')\n"
+          "def _testbug(ctx, argv):\n"
+          "    raise ValueError('planted bug: ' + ' '.join(argv[1:]))\n")
+    env = clean_env(d)
+    env["PYTHONPATH"] = f"{plant}{os.pathsep}{env['PYTHONPATH']}"
     proc = ServerProcess(server_argv() + ["-c", "ptolemy.rc", "--config", "pantasks.conf"],
-                         d, clean_env(d))
+                         d, env)
     proc.dir = d  # type: ignore[attr-defined]
     try:
         proc.wait_port()
@@ -53,6 +66,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 def log_text(server: ServerProcess) -> str:
     return (server.dir / "server.err").read_text(errors="replace")  # type: ignore[attr-defined]
+
+
+def log_size(server: ServerProcess) -> int:
+    d = server.dir  # type: ignore[attr-defined]
+    return sum(os.path.getsize(d / name) for name in ("server.out", "server.err"))
 
 
 def auth(server: ServerProcess, user: str, password: str, source: str) -> str:
@@ -85,7 +103,9 @@ def test_good_watch_logins_do_not_reset_the_lockout(server: ServerProcess) -> No
     assert auth(server, "bob", "bobpw", source) == "NO authentication failed"
     log = log_text(server)
     assert log.count(f"address {source} blocked for 600 s") == 1, log
-    assert log.count(f"authentication failed for pantasks from {source}") == 5, \
+    assert (f"authentication failed for pantasks from {source}\n"
+            "pantasks_server: last message repeated 4 times\n") in log, log
+    assert log.count(f"authentication failed for pantasks from {source}") == 1, \
         "attempts refused while blocked are counted, not logged"
     assert auth(server, "alice", "alicepw", "127.0.0.22") == "OK alice control"
 
@@ -133,3 +153,96 @@ def test_server_survives_connection_churn(server: ServerProcess) -> None:
         s.close()
     c = Conn(server.port)
     assert c.login() == "OK pantasks control"
+
+
+#: What a 20 s flood may add to the log, at most.
+FLOOD_LOG_BOUND = 300_000
+
+
+def test_log_flood_bounded(server: ServerProcess) -> None:
+    """20 s of AUTH lines with 65,000-character names (some with escape
+    sequences) from several addresses, and of bad PASS lines from an
+    address that gets blocked: the log grows by less than
+    L{FLOOD_LOG_BOUND} bytes and holds no raw escape character."""
+    before = log_size(server)
+    deadline = time.monotonic() + 20
+    counts = {"auth": 0, "pass": 0}
+
+    def long_names(i: int) -> None:
+        source = f"127.0.0.{41 + i}"
+        while time.monotonic() < deadline:
+            name = ("\x1b[31m\x1b]0;owned\x07" if counts["auth"] % 2 else "n") * 65000
+            try:
+                c = Conn(server.port, source=source, timeout=5)
+                c.send(f"AUTH {name[:65000]} 00\n")
+                c.at_eof()
+                c.close()
+            except OSError:
+                pass
+            counts["auth"] += 1
+
+    def bad_pass() -> None:
+        while time.monotonic() < deadline:
+            try:
+                c = Conn(server.port, source="127.0.0.46", timeout=5)
+                c.send("PASS wrong\n")
+                c.at_eof()
+                c.close()
+            except OSError:
+                pass
+            counts["pass"] += 1
+
+    threads = [threading.Thread(target=long_names, args=(i,)) for i in range(3)]
+    threads.append(threading.Thread(target=bad_pass))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert counts["auth"] > 100 and counts["pass"] > 20, counts
+    c = Conn(server.port)
+    assert c.login() == "OK pantasks control", "still serving"
+    grown = log_size(server) - before
+    assert grown < FLOOD_LOG_BOUND, (grown, counts)
+    text = log_text(server)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "address 127.0.0.46 blocked" in text
+
+
+def test_name_with_escape_sequences_logged_escaped(server: ServerProcess) -> None:
+    c = Conn(server.port, source="127.0.0.47")
+    c.greeting()
+    c.send("AUTH \x1b[2J\x1b]0;evil\x07mallory 00\n")
+    assert c.readline() == "NO authentication failed"
+    assert "authentication failed for \\x1b[2J\\x1b]0;evil\\x07mallory from 127.0.0.47" \
+        in log_text(server)
+
+
+def test_internal_error_short_reply_traceback_once_not_to_watchers(server: ServerProcess) -> None:
+    """A watch user runs into a bug 300 times with a 60 KB argument full of
+    escape sequences: each reply is one short line, the log holds one
+    traceback (argument cut and escaped), watchers never see it."""
+    watcher = Conn(server.port)
+    assert watcher.login("bobpw", user="bob") == "OK bob watch"
+    assert watcher.ask("watch on") == (["O watch: log on, jobs off"], "STATUS 1")
+    before = log_size(server)
+    c = Conn(server.port)
+    assert c.login("bobpw", user="bob") == "OK bob watch"
+    arg = "\x1b[31m" * 12000
+    c.send(f"testbug {arg}\n" * 300)
+    for _ in range(300):
+        assert c.reply() == (["E internal error (see server log)"], "STATUS 0")
+    assert c.ask("echo after") == (["O after"], "STATUS 1")
+    time.sleep(0.5)
+    assert log_size(server) - before < 20_000
+    text = log_text(server)
+    assert text.count("planted bug") >= 1 and text.count("Traceback") == 1, text[-3000:]
+    assert "\x1b" not in text
+    assert "has happened 256 times" in text
+    watcher.sock.settimeout(1)
+    seen = []
+    try:
+        while True:
+            seen.append(watcher.readline())
+    except (OSError, EOFError):
+        pass
+    assert not any("Traceback" in ln or "planted" in ln for ln in seen), seen

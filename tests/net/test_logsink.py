@@ -86,3 +86,92 @@ class ServerLogTests(SynchronousTestCase):
         log.watchers.append(noisy)
         log.out("x\n")
         self.assertEqual(seen, ["x"])
+
+
+class EventFilterTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        from twisted.internet.task import Clock
+
+        from pantasks.net.logsink import EventFilter
+
+        self.clock = Clock()
+        self.lines: list[str] = []
+        self.events = EventFilter(self.lines.append, self.clock, burst=3, period=10)
+
+    def test_repeats_merged(self) -> None:
+        for _ in range(1000):
+            self.events("same thing", "auth")
+        self.events("other", "x")
+        self.assertEqual(self.lines, ["same thing", "last message repeated 999 times", "other"])
+
+    def test_repeats_reported_at_end_of_period(self) -> None:
+        for _ in range(5):
+            self.events("same")
+        self.clock.advance(10)
+        self.assertEqual(self.lines, ["same", "last message repeated 4 times"])
+
+    def test_burst_per_kind(self) -> None:
+        for i in range(100):
+            self.events(f"failed from 10.0.0.{i}", "auth")
+        self.events("a block", "block")
+        self.assertEqual(self.lines, [f"failed from 10.0.0.{i}" for i in range(3)] + ["a block"])
+        self.clock.advance(10)
+        self.assertEqual(self.lines[-1], "97 more auth messages suppressed in the last 10 s")
+        self.events("later", "auth")
+        self.assertEqual(self.lines[-1], "later", "a new period starts afresh")
+
+
+class LogObserverTests(SynchronousTestCase):
+    def test_traceback_private_and_lines_escaped(self) -> None:
+        from twisted.logger import Logger
+
+        from pantasks.net.logsink import LogObserver
+        from tests.net.helpers import MemoryLog
+
+        log = MemoryLog()
+        fed: list[str] = []
+        log.watchers.append(fed.append)
+        logger = Logger(observer=LogObserver(log))
+        logger.warn("odd {name}", name="\x1b[2Jx" * 1000)
+        try:
+            raise ValueError("boom \x1b]0;title\x07")
+        except ValueError:
+            logger.failure("bug")
+        text = log.text()
+        self.assertNotIn("\x1b", text)
+        self.assertIn("\\x1b[2Jx", text)
+        self.assertIn("more characters", text)
+        self.assertIn("Traceback", text)
+        self.assertIn("ValueError: boom \\x1b]0;title\\x07", text)
+        self.assertTrue(fed and all("Traceback" not in line and "boom" not in line
+                                    for line in fed), fed)
+
+
+class InternalErrorTests(SynchronousTestCase):
+    def test_traceback_once_then_powers_of_two(self) -> None:
+        from twisted.logger import globalLogPublisher
+
+        from pantasks.lang import internal
+        from pantasks.lang.context import Context
+
+        events: list[dict] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        for i in range(20):
+            try:
+                {}["missing"]
+            except KeyError:
+                internal.report(f"running 'x{i}\x1b'" + "y" * 1000)
+        self.assertEqual(len(self.flushLoggedErrors(KeyError)), 1)
+        failures = [e for e in events if "log_failure" in e]
+        again = [e for e in events if "log_failure" not in e
+                 and "has happened" in e.get("log_format", "")]
+        self.assertEqual(len(failures), 1)
+        self.assertTrue(failures[0]["log_private"])
+        self.assertNotIn("\x1b", failures[0]["what"])
+        self.assertLess(len(failures[0]["what"]), 300)
+        self.assertEqual([e["n"] for e in again], [2, 4, 8, 16])
+        ctx = Context.__new__(Context)
+        self.assertEqual(internal.message(ctx, KeyError("k")), "internal error: KeyError: 'k'")
+        ctx.role = "watch"
+        self.assertEqual(internal.message(ctx, KeyError("k")), "internal error (see server log)")
