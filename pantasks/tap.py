@@ -48,7 +48,7 @@ log = Logger()
 
 #: Exit statuses of C{pantasks_server} (the original's where it had one).
 EXIT_OK = 0
-EXIT_LOG_FILE = 1  # a PANTASKS_SERVER_STDOUT/STDERR file cannot be opened
+EXIT_LOG_FILE = 1  # a PANTASKS_SERVER_STDOUT/STDERR file cannot be opened or written
 EXIT_CONFIG = 2  # bad option or configuration, wrong host
 EXIT_NO_PORT = 6  # no free port in the range
 EXIT_VALID_IP = 18  # bad VALID_IP entry
@@ -349,8 +349,23 @@ class PantasksServer(service.Service):
         only: bool = False,
         on_listening: Optional[Callable[[int], None]] = None,
         stop: Optional[Callable[[], None]] = None,
+        on_fatal: Optional[Callable[[str], None]] = None,
+        notify: Optional[Callable[[str], Any]] = None,
     ) -> None:
+        """
+        @param on_listening: called with the port number once start-up has
+            fully succeeded, to announce it (default: C{bound to port: N}
+            in the log).
+        @param on_fatal: also given the one line of a start-up failure
+            (e.g. to put it on a terminal the log does not reach).
+        @param notify: sends a state to the service manager (default
+            L{pantasks.net.readiness.sd_notify}).
+        """
+        from pantasks.net.readiness import sd_notify
+
         self.reactor = reactor
+        self.on_fatal = on_fatal
+        self.notify = notify if notify is not None else sd_notify
         self.engine = engine
         self.factory = factory
         self.settings = settings
@@ -375,9 +390,15 @@ class PantasksServer(service.Service):
         d.addErrback(self._start_failed)
 
     def _start_failed(self, failure: Any) -> None:
-        self._say_err(f"start-up failed: {failure.getErrorMessage()}")
-        log.failure("start-up", failure)
-        self._finish(EXIT_CONFIG)
+        log.failure("start-up", failure, log_private=True)
+        self._fatal(f"start-up failed: {failure.getErrorMessage()}", EXIT_CONFIG)
+
+    def _fatal(self, text: str, code: int) -> None:
+        """A start-up failure: one line (log and C{on_fatal}), exit C{code}."""
+        self._say_err(text)
+        if self.on_fatal is not None:
+            self.on_fatal(f"pantasks_server: {text}")
+        self._finish(code)
 
     @defer.inlineCallbacks
     def _start(self) -> Any:
@@ -429,14 +450,34 @@ class PantasksServer(service.Service):
                 return
             self.port = port
             number = port.getHost().port
+            yield self._announce(number)
+            return
+        self._fatal("failed to find a usable port", EXIT_NO_PORT)
+
+    @defer.inlineCallbacks
+    def _announce(self, number: int) -> Any:
+        """
+        The last step of start-up: make sure the log takes writes, then
+        say C{bound to port: N} (and C{READY=1} to systemd).  A log that
+        cannot be written (a full disk) is a start-up failure: the port
+        is closed again and nothing is announced.
+        """
+        text = f"bound to port: {number}\n"
+        confirm = getattr(self.log, "confirm", None)
+        try:
+            in_file = confirm(text) if confirm is not None else False
             if self.on_listening is not None:
                 self.on_listening(number)
-            else:
-                self.log.out(f"bound to port: {number}\n")
-            self.ready.callback(number)
+            elif not in_file:
+                self.log.out(text)
+        except OSError as e:
+            port, self.port = self.port, None
+            yield port.stopListening()
+            where = f"{e.filename}: " if e.filename else ""
+            self._fatal(f"cannot write the log: {where}{e.strerror or e}", EXIT_LOG_FILE)
             return
-        self._say_err("failed to find a usable port")
-        self._finish(EXIT_NO_PORT)
+        self.notify(f"READY=1\nSTATUS=listening on port {number}")
+        self.ready.callback(number)
 
     # -- stop --------------------------------------------------------------
     def script_exit(self, code: int) -> None:
@@ -458,6 +499,7 @@ class PantasksServer(service.Service):
                 scheduler.flush()
             return self._shutdown
         self._say_err(f"shutdown{' now' if now else ''}: waiting for {len(scheduler.jobs)} jobs")
+        self.notify("STOPPING=1")
         self._shutdown = scheduler.shutdown(now)
         self._shutdown.addBoth(lambda _: self._finish(EXIT_OK))
         return self._shutdown
@@ -528,6 +570,7 @@ def build(
     say: Optional[Callable[[str], None]] = None,
     env: Optional[dict[str, str]] = None,
     runner: Any = None,
+    on_fatal: Optional[Callable[[str], None]] = None,
 ) -> tuple[service.MultiService, PantasksServer]:
     """
     The service tree for parsed C{options}.
@@ -619,7 +662,7 @@ def build(
     server = PantasksServer(
         reactor, engine, factory, settings, server_log,
         loads=options["load"], script=options["script"], only=bool(options["only"]),
-        on_listening=on_listening, stop=stop,
+        on_listening=on_listening, stop=stop, on_fatal=on_fatal,
     )
     install(engine.interp, ServerHooks(engine.scheduler, server_log,
                                        server.request_shutdown, server.script_exit))
@@ -649,7 +692,12 @@ def makeService(options: Options) -> service.MultiService:
         print(text, flush=True)
         server_log.out(text + "\n")
 
-    top, server = build(options, reactor, server_log=server_log, say=say)
+    def on_fatal(line: str) -> None:
+        # The log file may be what failed: twistd's own log gets the line too.
+        if settings.stdout_path is not None or settings.stderr_path is not None:
+            print(line, file=sys.stderr, flush=True)
+
+    top, server = build(options, reactor, server_log=server_log, say=say, on_fatal=on_fatal)
     server.install_signal_handlers()  # again below, after twistd's own
     reactor.callWhenRunning(lambda: reactor.callLater(0, server.install_signal_handlers))
     return top

@@ -30,7 +30,8 @@ from pantasks.tap import (
 EXIT_STATUS_HELP = """\
 Exit status:
   0   stopped by shutdown, server exit, SIGTERM or SIGINT
-  1   a PANTASKS_SERVER_STDOUT/STDERR file cannot be opened
+  1   a PANTASKS_SERVER_STDOUT/STDERR file cannot be opened or written (a full
+      disk, say); "bound to port" is printed only after every start-up step
   2   bad option or configuration file, or PANTASKS_SERVER names another host
   6   no free port in the range
   18  bad VALID_IP entry
@@ -106,12 +107,17 @@ def main(argv: Optional[list[str]] = None) -> None:
     holder: dict[str, Any] = {}
 
     def on_listening(port: int) -> None:
+        # Start-up has fully succeeded (the log took this line already).
         sys.stdout.write(f"bound to port: {port}\n")
         sys.stdout.flush()
         if redirect:
             server_log.dup_onto_stdio()
             holder["server"].stdio_redirected = True
-            server_log.out(f"bound to port: {port}\n")
+
+    def on_fatal(line: str) -> None:
+        if redirect:  # else the log is this terminal and has the line
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     def say(text: str) -> None:
         sys.stdout.write(text + "\n")
@@ -119,7 +125,7 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     try:
         top, server = build(options, reactor, server_log=server_log,
-                            on_listening=on_listening, say=say)
+                            on_listening=on_listening, say=say, on_fatal=on_fatal)
     except StartupError as e:
         _error(str(e), e.exit_code)
     holder["server"] = server

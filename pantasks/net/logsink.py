@@ -11,6 +11,7 @@ watchers: connections that asked for C{watch on} get it as an C{L} line.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any, Callable, Optional
@@ -53,6 +54,7 @@ class ServerLog(OutputSink):
         self.watchers: list[Callable[[str], None]] = []
         self._partial = {"out": "", "err": ""}
         self._feeding = False
+        self.write_error: Optional[tuple[str, OSError]] = None
         self.reopen()
 
     # -- files ------------------------------------------------------------
@@ -128,8 +130,47 @@ class ServerLog(OutputSink):
         try:
             f.write(text)
             f.flush()
-        except (OSError, ValueError):
-            pass  # a full disk must not stop the scheduler
+        except OSError as e:
+            # A full disk must not stop a running scheduler; at start-up
+            # L{confirm} reports it.
+            path = self.stdout_path if which == "out" else self.stderr_path
+            if self.write_error is None and path is not None and which in self._files:
+                self.write_error = (path, e)
+        except ValueError:
+            pass
+
+    def confirm(self, text: str) -> bool:
+        """
+        Start-up check: write C{text} to the log files (those that are
+        set; not to the process's own stdout/stderr) and make sure it and
+        everything before reached them.
+
+        @return: True when there is a log file (C{text} was written).
+        @raise OSError: a write failed now or since the files were opened
+            (a full disk, say); C{filename} names the file.
+        """
+        files = dict(self._files)
+        for which, f in files.items():
+            path = self.stdout_path if which == "out" else self.stderr_path
+            try:
+                if which == "out" or "out" not in files:
+                    f.write(text)
+                f.flush()
+                try:
+                    os.fsync(f.fileno())  # NFS may say "full" only here
+                except OSError as e:
+                    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+                        raise
+            except OSError as e:
+                if e.filename is None:
+                    e.filename = path
+                raise
+        if self.write_error is not None:
+            path, e = self.write_error
+            if e.filename is None:
+                e.filename = path
+            raise e
+        return bool(files)
 
     def log_only(self, text: str) -> None:
         """Write C{text} to the error log, never to watchers (tracebacks)."""
