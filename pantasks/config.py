@@ -42,6 +42,7 @@ __all__ = [
     "ConfigError",
     "ControllerSection",
     "JobsSection",
+    "LimitsSection",
     "MAX_INPUT_DEPTH",
     "PANTASKS_KEYS",
     "PtolemyConfig",
@@ -604,6 +605,23 @@ connect_command = command(default="ssh -x -o BatchMode=yes {host} pantasks_agent
 agent_path = string(min=1, default="pantasks_agent")
 # Times a job lost with its host is run again before it fails.
 max_retries = integer(min=0, default=3)
+
+[limits]
+# Seconds an execution (a request, a task macro, a script load) may compute
+# before it gives the server back to the others; they take turns.
+slice = float(min=0.001, max=1.0, default=0.01)
+# CPU seconds one request may use, by the role of who sent it; 0 = no limit.
+request_cpu_watch = float(min=0, default=5)
+request_cpu_control = float(min=0, default=0)
+# CPU seconds one run of a task.exec or exit macro may use; 0 = no limit.
+macro_cpu = float(min=0, default=60)
+# Bytes all connections' open (MORE) blocks may hold together.
+max_open_block_bytes = integer(min=0, default=67108864)
+# Bytes a client that does not read its replies may leave unread before
+# its connection is closed.
+max_unread_bytes = integer(min=65536, default=16777216)
+# Bytes of L/J watch lines kept for a client that does not read them.
+max_held_watch_bytes = integer(min=4096, default=1048576)
 """
 
 
@@ -747,6 +765,19 @@ class ControllerSection:
 
 
 @dataclass(frozen=True)
+class LimitsSection:
+    """The C{[limits]} section; see L{SERVER_CONFIGSPEC} for each key."""
+
+    slice: float
+    request_cpu_watch: float
+    request_cpu_control: float
+    macro_cpu: float
+    max_open_block_bytes: int
+    max_unread_bytes: int
+    max_held_watch_bytes: int
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """
     A validated pantasks.conf.  Immutable: a reload builds a new one.
@@ -759,6 +790,7 @@ class ServerConfig:
     users: Mapping[str, User]
     jobs: JobsSection
     controller: ControllerSection
+    limits: LimitsSection
     path: str | None = None
 
 
@@ -902,6 +934,7 @@ def server_config_from_text(text: str, filename: str = "pantasks.conf") -> Serve
         users=types.MappingProxyType(users),
         jobs=_section(JobsSection, conf["jobs"]),
         controller=_section(ControllerSection, conf["controller"]),
+        limits=_section(LimitsSection, conf["limits"]),
         path=filename,
     )
 

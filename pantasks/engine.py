@@ -30,6 +30,7 @@ def make_engine(
     rand: Any = None,
     max_output_bytes: int = 16 * 2**20,
     kill_grace: float = 5.0,
+    slicer: Any = None,
 ) -> Engine:
     """Build an interpreter with the scheduler's commands and a runner.
 
@@ -43,12 +44,15 @@ def make_engine(
         memory for the exit macro (the rest goes only to the task's file).
     @param kill_grace: seconds between SIGTERM and SIGKILL when a job is
         killed or times out.
+    @param slicer: a L{pantasks.lang.driver.Slicer} giving executions
+        time slices on C{reactor}; None runs each to its end (unit tests
+        on a fake clock).
     """
     from pantasks.lang.interp import Interpreter
     from pantasks.sched.commands import SCHEDULER
     from pantasks.sched.scheduler import Scheduler
 
-    interp = Interpreter(reactor=reactor, tables=[SCHEDULER], log_sink=log_sink)
+    interp = Interpreter(reactor=reactor, tables=[SCHEDULER], log_sink=log_sink, slicer=slicer)
     _scheduler_delete_wins(interp, SCHEDULER.commands["delete"])
     if runner is None:
         from pantasks.exec.local import LocalRunner

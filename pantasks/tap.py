@@ -584,6 +584,7 @@ def build(
     """
     from pantasks.engine import make_engine
     from pantasks.exec.local import raise_nofile_limit
+    from pantasks.lang.driver import Slicer
     from pantasks.net.commands import ServerHooks, install
     from pantasks.net.limits import ConnectionLimits
     from pantasks.net.logsink import ServerLog
@@ -635,7 +636,9 @@ def build(
         jitter=conf.jobs.exec_jitter,
         max_output_bytes=conf.jobs.max_output_bytes,
         kill_grace=conf.jobs.kill_grace,
+        slicer=Slicer(reactor, conf.limits.slice),
     )
+    engine.scheduler.macro_budget = conf.limits.macro_cpu or None
     db = UserDB(users, load_users, watched)
     srv = conf.server
     factory = LineServerFactory(
@@ -656,6 +659,7 @@ def build(
         idle_timeout=srv.idle_timeout,
         watch_idle_timeout=srv.watch_idle_timeout,
         auth_timeout=srv.login_timeout,
+        limits=conf.limits,
     )
     top = service.MultiService()
     engine.scheduler.setServiceParent(top)

@@ -17,6 +17,7 @@ from pantasks.config import (
     ConfigError,
     ControllerSection,
     JobsSection,
+    LimitsSection,
     PtolemyConfig,
     ServerConfig,
     ServerSection,
@@ -656,9 +657,10 @@ class TestServerConfigDefaults:
             ("server", ServerSection),
             ("jobs", JobsSection),
             ("controller", ControllerSection),
+            ("limits", LimitsSection),
         ]:
             assert set(spec[name].scalars) == {f.name for f in dataclasses.fields(cls)}
-        assert set(spec.sections) == {"server", "users", "jobs", "controller"}
+        assert set(spec.sections) == {"server", "users", "jobs", "controller", "limits"}
 
     def test_immutable(self):
         c = load_server_config(None)

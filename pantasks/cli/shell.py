@@ -151,9 +151,10 @@ def build_interpreter(reactor: Any, log_sink: Any = None) -> Any:
     """The interpreter, with the scheduler and a local job runner."""
     from pantasks.engine import make_engine
     from pantasks.exec.local import raise_nofile_limit
+    from pantasks.lang.driver import Slicer
 
     raise_nofile_limit()
-    return make_engine(reactor, log_sink=log_sink).interp
+    return make_engine(reactor, log_sink=log_sink, slicer=Slicer(reactor)).interp
 
 
 def main(argv: Optional[list[str]] = None) -> None:

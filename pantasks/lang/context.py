@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from pantasks.lang.driver import SLICE, TICKS, Interrupted
+
 if TYPE_CHECKING:  # pragma: no cover
     from pantasks.lang.interp import Interpreter
     from pantasks.lang.queues import Queue
@@ -57,6 +59,12 @@ class OutputSink:
             self.redirect_err.flush()
         else:
             self.write_err(text)
+
+    def waiter(self) -> Any:
+        """A Deferred that fires when this sink can take output again, or
+        None when it can now (a connection whose client does not read
+        says so, and the execution waits at its next checkpoint)."""
+        return None
 
 
 class CollectingSink(OutputSink):
@@ -147,6 +155,36 @@ class Context:
     #: Set by C{quit}/C{exit}: every enclosing list, file and macro stops.
     quitting: bool = False
     on_exit: Optional[Callable[[int], None]] = None
+    #: The L{pantasks.lang.driver.Execution} running this context, if any.
+    execution: Any = None
+    #: Statements left before the next L{checkpoint}; loops count it down.
+    ticks: int = TICKS
+
+    # -- time slices and cancellation ----------------------------------------
+    def checkpoint(self) -> Any:
+        """
+        Give the reactor back if this execution's slice is spent, wait
+        while its output cannot be delivered, and stop it if it was
+        cancelled or its CPU budget is spent.  A generator: loops call
+        C{yield from ctx.checkpoint()} when C{ctx.ticks} drops below 0,
+        and built-ins that walk large data call it every few hundred
+        items.
+
+        @raise Interrupted: the execution was cancelled.
+        """
+        self.ticks = TICKS
+        ex = self.execution
+        if ex is None:
+            return
+        if ex.cancelled is None:
+            waiter = self.sink.waiter()
+            if waiter is not None:
+                yield waiter
+            now = ex._timer()
+            if not ex.over_budget(now) and ex.slicer is not None and now >= ex.slice_end:
+                yield SLICE
+        if ex.cancelled is not None:
+            raise Interrupted(ex.cancelled)
 
     # -- output -----------------------------------------------------------
     def out(self, text: str) -> None:
@@ -273,5 +311,6 @@ class Context:
         return q
 
     def child(self, sink: Optional[OutputSink] = None) -> "Context":
-        """A fresh context on the same interpreter and sink (no frames)."""
-        return Context(self.interp, sink or self.sink)
+        """A fresh context on the same interpreter and sink (no frames),
+        part of the same execution (its slices and cancellation)."""
+        return Context(self.interp, sink or self.sink, execution=self.execution)

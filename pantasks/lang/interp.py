@@ -34,7 +34,7 @@ from twisted.logger import Logger
 from pantasks.lang import expr as _expr
 from pantasks.lang import internal
 from pantasks.lang.context import Context, Frame, OutputSink
-from pantasks.lang.driver import drive
+from pantasks.lang.driver import Interrupted, Slicer, drive
 from pantasks.lang.errors import ExprError, RecursionTooDeep, ScriptError
 from pantasks.lang.expand import expand
 from pantasks.lang.registry import LANGUAGE, Command, CommandTable
@@ -130,11 +130,15 @@ class Interpreter:
         reactor: Any = None,
         tables: Iterable[CommandTable] = (),
         log_sink: Optional[OutputSink] = None,
+        slicer: Optional[Slicer] = None,
     ) -> None:
         # Importing the command modules registers them into LANGUAGE.
         import pantasks.lang.commands  # noqa: F401
 
         self.reactor = reactor
+        #: Gives executions their time slices (None: run each to its end,
+        #: as unit tests on a fake clock want).
+        self.slicer = slicer
         self.commands: dict[str, Command] = {}
         for table in (LANGUAGE, *tables):
             for cmd in table.commands.values():
@@ -232,15 +236,19 @@ class Interpreter:
         return found
 
     # -- execution entry points --------------------------------------------
-    def execute(self, ctx: Context, lines: list[Line]) -> Deferred:
-        """Run C{lines} as a top-level list.
+    def execute(self, ctx: Context, lines: list[Line], budget: Optional[float] = None) -> Deferred:
+        """Run C{lines} as a top-level list, in time slices.
 
-        @param ctx: the execution context.
+        @param ctx: the execution context; C{ctx.execution} is its
+            L{pantasks.lang.driver.Execution} while it runs (to cancel it).
         @param lines: (text, origin) pairs.
-        @return: a Deferred firing with 1 (success) or 0 (failure); it
-            never fails.
+        @param budget: CPU seconds it may use (None: no limit).
+        @return: a Deferred firing with 1 (success) or 0 (failure, or
+            cancelled: then C{interrupted: ...} was written to its
+            stderr); it never fails.
         """
-        return drive(self._top(ctx, lines))
+        label = quote(lines[0][0]) if lines else ""
+        return drive(self._top(ctx, lines), ctx, label, budget)
 
     def execute_text(self, ctx: Context, text: str, filename: Optional[str] = None) -> Deferred:
         """Run script text (one or more lines) as a top-level list.
@@ -255,6 +263,9 @@ class Interpreter:
     def _top(self, ctx: Context, lines: list[Line]) -> Any:
         try:
             status = yield from self.run_list(ctx, Cursor(lines))
+        except Interrupted as e:
+            ctx.sink.err(e.message + "\n")
+            status = 0
         except Exception as e:  # a bug: one line for the user, details in the log
             internal.report("running a request")
             ctx.error(internal.message(ctx, e))
@@ -282,6 +293,9 @@ class Interpreter:
                     break
                 line = item[0]
                 ctx.origin = item[1]
+                ctx.ticks -= 1
+                if ctx.ticks < 0:
+                    yield from ctx.checkpoint()
                 run = runners.get(line)
                 if run is None:
                     run = self.runner(line)
@@ -501,6 +515,9 @@ class Interpreter:
             raise RecursionTooDeep(
                 f"macro recursion too deep ({macro.name} called at depth "
                 f"{self.max_macro_depth})")
+        ctx.ticks -= 1
+        if ctx.ticks < 0:
+            yield from ctx.checkpoint()
         ctx.frames.append(Frame(macro.name, argv))
         saved_origin = ctx.origin
         try:

@@ -41,6 +41,32 @@ def _find_setsid() -> Optional[str]:
 _SETSID = _find_setsid()
 
 
+def _kill_group(transport: Any) -> None:
+    """SIGKILL the session a command runs in (all it started), or the
+    command alone if its group is gone."""
+    pid = getattr(transport, "pid", None)
+    if not pid:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _cancellable(proto: ProcessProtocol) -> Deferred:
+    """A Deferred whose cancellation (the execution waiting on it was
+    interrupted) kills the command's whole process group."""
+
+    def cancel(d: Deferred) -> None:
+        proto.cancelled = True
+        _kill_group(proto.transport)
+
+    return Deferred(cancel)
+
+
 def _status_of(reason: Any) -> int:
     v = reason.value
     if isinstance(v, ierror.ProcessTerminated) and v.signal is not None:
@@ -50,8 +76,10 @@ def _status_of(reason: Any) -> int:
 
 
 class _Capture(ProcessProtocol):
-    def __init__(self, done: Deferred, err: Any = None) -> None:
-        self.done = done
+    cancelled = False
+
+    def __init__(self, err: Any = None) -> None:
+        self.done = _cancellable(self)
         self.out: list[bytes] = []
         self.size = 0
         self.err = err
@@ -74,6 +102,8 @@ class _Capture(ProcessProtocol):
                 self.err(text)
 
     def processEnded(self, reason: Any) -> None:
+        if self.cancelled:
+            return
         text = b"".join(self.out).decode("utf-8", errors="replace")
         self.done.callback((_status_of(reason), text))
 
@@ -83,9 +113,10 @@ def capture(reactor: Any, command: str, err: Any = None) -> Deferred:
 
     @param err: called with the command's stderr text as it arrives.
     """
-    d: Deferred = Deferred()
+    proto = _Capture(err)
+    d = proto.done
     try:
-        _spawn(reactor, _Capture(d, err), command)
+        _spawn(reactor, proto, command)
     except OSError as e:
         from twisted.logger import Logger
 
@@ -100,8 +131,10 @@ def _decoder() -> Any:
 
 
 class _ToSink(ProcessProtocol):
-    def __init__(self, done: Deferred, ctx: Any) -> None:
-        self.done = done
+    cancelled = False
+
+    def __init__(self, ctx: Any) -> None:
+        self.done = _cancellable(self)
         self.ctx = ctx
         self.timer: Any = None
         self.timed_out = False
@@ -115,29 +148,34 @@ class _ToSink(ProcessProtocol):
         text = self._out.decode(data)
         if text:
             self.ctx.out(text)
+            self._hold()
 
     def errReceived(self, data: bytes) -> None:
         text = self._err.decode(data)
         if text:
             self.ctx.err(text)
+            self._hold()
+
+    def _hold(self) -> None:
+        """Stop reading the command's pipes while whoever reads our output
+        does not (a client that does not read): the command then blocks
+        on its own full pipe instead of filling the server's memory."""
+        waiter = self.ctx.sink.waiter()
+        if waiter is not None and not self.cancelled:
+            self.transport.pauseProducing()
+            waiter.addBoth(lambda _: self.transport.resumeProducing())
 
     def kill(self) -> None:
         self.timer = None
         self.timed_out = True
-        pid = self.transport.pid
-        if pid:
-            try:
-                # The command runs in its own session: kill all it started.
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        # The command runs in its own session: kill all it started.
+        _kill_group(self.transport)
 
     def processEnded(self, reason: Any) -> None:
         if self.timer is not None and self.timer.active():
             self.timer.cancel()
+        if self.cancelled:
+            return
         rest = self._out.decode(b"", final=True)
         if rest:
             self.ctx.out(rest)
@@ -153,8 +191,8 @@ def run_to_sink(reactor: Any, command: str, ctx: Any, timeout: Optional[float]) 
     @return: a Deferred firing with the exit code, the negative signal
         number when it was killed, or C{None} after a timeout.
     """
-    d: Deferred = Deferred()
-    proto = _ToSink(d, ctx)
+    proto = _ToSink(ctx)
+    d = proto.done
     try:
         _spawn(reactor, proto, command, _shell())
     except OSError as e:

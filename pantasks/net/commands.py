@@ -16,10 +16,12 @@ with one C{E} line naming the command.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Optional
 
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError, UsageError
+from pantasks.lang.interp import quote
 from pantasks.lang.registry import CommandTable
 from pantasks.net import fault_line
 from pantasks.net.auth import WATCH
@@ -133,6 +135,10 @@ def _shutdown(ctx: Context, hooks: ServerHooks, now: bool) -> int:
     conn = connection_of(ctx)
     if conn is not None:
         conn.close_after_reply()
+    if now and ctx.interp.slicer is not None:
+        # Every other execution stops at its next statement (this one
+        # still answers STATUS 1).
+        ctx.interp.slicer.cancel_all("shutdown now", keep=ctx.execution)
     hooks.shutdown(now)
     return 1
 
@@ -167,6 +173,75 @@ def cmd_watch(ctx: Context, argv: list[str]) -> int:
         raise UsageError("USAGE: watch [on|off] [-jobs]")
     ctx.out(f"watch: log {'on' if conn.watch_log else 'off'}, "
             f"jobs {'on' if conn.watch_jobs else 'off'}\n")
+    return 1
+
+
+# -- sessions -----------------------------------------------------------------
+def _factory(ctx: Context, name: str) -> Any:
+    conn = connection_of(ctx)
+    if conn is None:
+        raise ScriptError(f"{name}: only for network clients")
+    return conn.factory
+
+
+def _session_arg(ctx: Context, argv: list[str]) -> Any:
+    if len(argv) != 2 or not argv[1].isdigit() or len(argv[1]) > 9:
+        raise UsageError(f"USAGE: {argv[0]} ID  (see sessions)")
+    conn = _factory(ctx, argv[0]).session(int(argv[1]))
+    if conn is None:
+        raise ScriptError(f"{argv[0]}: no session {argv[1]}")
+    return conn
+
+
+@command("sessions", help="sessions: list client connections (id, user, role, address, "
+         "connected since, CPU seconds, running request)", readonly=False)
+def cmd_sessions(ctx: Context, argv: list[str]) -> int:
+    if len(argv) != 1:
+        raise UsageError("USAGE: sessions")
+    factory = _factory(ctx, "sessions")
+    me = connection_of(ctx)
+    ctx.out(f"{'ID':>4s}  {'USER':<12s} {'ROLE':<8s} {'ADDRESS':<16s} "
+            f"{'CONNECTED SINCE':<19s} {'CPU':>7s}  REQUEST\n")
+    for conn in sorted(factory.connections, key=lambda c: c.session_id):
+        avatar = conn.avatar
+        user = avatar.name if avatar is not None else "-"
+        role = avatar.role if avatar is not None else "(login)"
+        request, cpu = conn.current_request()
+        if conn is me:
+            request = "sessions (this one)"
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(conn.since))
+        ctx.out(f"{conn.session_id:>4d}  {quote(user)[:12]:<12s} {role:<8s} "
+                f"{conn.peer[:16]:<16s} {since:<19s} {cpu:>7.2f}  {request}\n")
+    return 1
+
+
+def _who(ctx: Context) -> str:
+    return getattr(ctx, "user", None) or "?"
+
+
+@command("cancel", help="cancel ID: interrupt the request session ID is running",
+         readonly=False)
+def cmd_cancel(ctx: Context, argv: list[str]) -> int:
+    conn = _session_arg(ctx, argv)
+    if conn is connection_of(ctx):
+        raise ScriptError("cancel: that is this session (use Ctrl-C)")
+    if not conn.cancel_request(f"cancelled by {_who(ctx)}"):
+        raise ScriptError(f"cancel: session {argv[1]} is not running a request")
+    ctx.out(f"session {argv[1]}: request cancelled\n")
+    return 1
+
+
+@command("disconnect", help="disconnect ID: close session ID (its request is cancelled)",
+         readonly=False)
+def cmd_disconnect(ctx: Context, argv: list[str]) -> int:
+    conn = _session_arg(ctx, argv)
+    conn.factory.log_event(f"session {conn.session_id} ({conn.peer}) disconnected by "
+                           f"{_who(ctx)}")
+    if conn is connection_of(ctx):
+        conn.close_after_reply()
+    else:
+        conn.close()
+    ctx.out(f"session {argv[1]}: disconnected\n")
     return 1
 
 

@@ -10,11 +10,19 @@ Requests are taken strictly in order: while one waits (for a process or
 a timer, without blocking the reactor) the connection stops reading (the
 transport's C{pauseProducing}), and reading resumes after C{STATUS}, so
 pipelined replies come back in request order while other connections go
-on.  The connection also stops taking requests while the client does not
-read its replies (a streaming producer registered on the transport tells
-when its buffer is full), so a client cannot make the server buffer
-without bound.  A client that disconnects does not stop its command: it
-runs to the end, its output is dropped.
+on.  Each request runs in time slices (L{pantasks.lang.driver}), so a
+loop on one connection never stops the others.  While a request runs the
+connection still reads, up to one line's worth, so that C{INTERRUPT}
+(the client's Ctrl-C) is seen at once and cancels it; other lines wait
+their turn.  A client that disconnects cancels its running request (the
+programs it started are killed) and the requests it had queued.
+
+The connection stops taking requests while the client does not read its
+replies (a streaming producer registered on the transport tells when its
+buffer is full), and the running request waits at its next statement
+(and stops reading the pipes of the programs it started), so a client
+cannot make the server buffer without bound; a client that still leaves
+more than C{max_unread_bytes} unread is disconnected.
 
 C{L} (server log) and C{J} (job end) lines are sent only between replies
 to connections that asked with C{watch}; they wait, in a bounded queue,
@@ -37,6 +45,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from pantasks import __version__
+from pantasks.config import LimitsSection, load_server_config
 from pantasks.lang import internal
 from pantasks.lang.context import Origin, OutputSink
 from pantasks.lang.internal import escape
@@ -44,6 +53,7 @@ from pantasks.lang.source import is_end, opens_block
 from pantasks.net import FAULTS, fault_line
 from pantasks.net.access import AccessList
 from pantasks.net.auth import (
+    CONTROL,
     DEFAULT_USER,
     WATCH,
     FailureTracker,
@@ -153,6 +163,10 @@ class ConnectionSink(OutputSink):
             self._partial[kind] = rest
         self.connection.output_lines(kind, lines)
 
+    def waiter(self) -> Optional[defer.Deferred]:
+        """While the client does not read, a Deferred firing when it does."""
+        return self.connection.write_waiter()
+
     def flush(self) -> None:
         """Complete the last line of each stream (in the order begun)."""
         partial, self._partial = self._partial, {}
@@ -229,6 +243,16 @@ class LineServerProtocol(LineReceiver):
         self._timer: Any = None
         self._refusal: Any = None
         self._abort_call: Any = None
+        #: The context of the request running now (None between requests).
+        self._ctx: Any = None
+        self._write_waiter: Optional[defer.Deferred] = None
+        self._unread = 0
+        self._held_bytes = 0
+        #: For C{sessions}: an id, when the connection began, the CPU
+        #: seconds its finished requests used.
+        self.session_id = factory.next_session_id()
+        self.since = factory.clock.seconds()
+        self.cpu = 0.0
 
     # -- connection ---------------------------------------------------------
     def connectionMade(self) -> None:
@@ -251,12 +275,21 @@ class LineServerProtocol(LineReceiver):
             self._abort_call.cancel()
         self._abort_call = None
         self.factory.connection_closed(self)
+        self._release_block()
+        if self._write_waiter is not None:
+            waiter, self._write_waiter = self._write_waiter, None
+            waiter.callback(None)
         if not self._busy:
             self._cleanup()
+        else:
+            # Nobody is left to read the reply: stop the request (and the
+            # programs it started); queued requests are never read.
+            self.cancel_request("connection closed")
 
     def _cleanup(self) -> None:
         self.sink.close_files()
         self._held.clear()
+        self._held_bytes = 0
         logout, self._logout = self._logout, lambda: None
         logout()
 
@@ -318,16 +351,38 @@ class LineServerProtocol(LineReceiver):
             self._pause_reasons.add(reason)
         else:
             self._pause_reasons.discard(reason)
-        if reason == "write" and not on:
-            self._flush_held()
+        if reason == "write":
+            if on:
+                self._unread = 0
+                if self._ctx is not None and self._ctx.execution is not None:
+                    self._ctx.execution.poke()  # wait at its next statement
+            else:
+                waiter, self._write_waiter = self._write_waiter, None
+                if waiter is not None:
+                    waiter.callback(None)
+                self._flush_held()
         self._apply_pause()
+
+    def write_waiter(self) -> Optional[defer.Deferred]:
+        """
+        None while the client reads its replies; else a Deferred that
+        fires when it does again (the running request waits on it).
+        """
+        if "write" not in self._pause_reasons or self._gone:
+            return None
+        if self._write_waiter is None:
+            self._write_waiter = defer.Deferred()
+        return self._write_waiter
 
     def _apply_pause(self) -> None:
         if self._gone or self._closing or self.transport is None:
             return
         reasons = self._pause_reasons
-        stop_reading = bool(reasons - {"write"}) or (
-            "write" in reasons and len(self._buffer) >= self.MAX_LENGTH)
+        # While a request runs or the client does not read, keep reading
+        # up to a line's worth: INTERRUPT must get through, and TLS
+        # handshakes go on.
+        stop_reading = bool(reasons - {"write", "busy"}) or (
+            bool(reasons) and len(self._buffer) >= self.MAX_LENGTH)
         if stop_reading != self._reading_paused:
             self._reading_paused = stop_reading
             if stop_reading:
@@ -342,8 +397,20 @@ class LineServerProtocol(LineReceiver):
 
     def dataReceived(self, data: bytes) -> None:
         LineReceiver.dataReceived(self, data)
+        if self._busy and b"INTERRUPT" in self._buffer:
+            self._take_interrupts()
         if self.paused and not self._reading_paused and self._pause_reasons:
             self._apply_pause()  # bound what a client that does not read can buffer
+
+    def _take_interrupts(self) -> None:
+        """Handle C{INTERRUPT} lines that wait behind the running request
+        at once, leaving the other waiting lines in order."""
+        lines = self._buffer.split(b"\n")
+        rest = lines.pop()
+        kept = [ln for ln in lines if ln.strip() != b"INTERRUPT"]
+        if len(kept) != len(lines):
+            self._buffer = b"".join(ln + b"\n" for ln in kept) + rest
+            self.cancel_request("")
 
     # -- timers ------------------------------------------------------------
     def _arm_timer(self, seconds: float, fault: str) -> None:
@@ -490,10 +557,20 @@ class LineServerProtocol(LineReceiver):
         if stripped == "QUIT":
             self.close()
             return
+        if stripped == "INTERRUPT":
+            # Nothing runs (it came too late): nothing to do, no reply;
+            # an open block is discarded.
+            if self._block:
+                self._reset_block()
+                self._send_lines(["E interrupted: open block discarded", "STATUS 0"])
+                self._flush_held()
+            return
         if self._block:
             self._block.append(stripped)
             self._block_bytes += len(line)
-            if len(self._block) > MAX_BLOCK_LINES or self._block_bytes > MAX_BLOCK_BYTES:
+            self.factory.open_block_bytes += len(line)
+            if (len(self._block) > MAX_BLOCK_LINES or self._block_bytes > MAX_BLOCK_BYTES
+                    or self.factory.open_block_bytes > self.factory.max_open_block_bytes):
                 self._reset_block()
                 self._reply_fault("BLOCK_TOO_LONG", limit=f"{MAX_BLOCK_LINES}/{MAX_BLOCK_BYTES}")
                 return
@@ -513,15 +590,20 @@ class LineServerProtocol(LineReceiver):
         if depth > 0:
             self._block = [stripped]
             self._block_bytes = len(line)
+            self.factory.open_block_bytes += len(line)
             self.send_line(f"MORE {depth}")
             return
         self._tracker = BlockTracker()
         self._run([stripped])
 
     def _reset_block(self) -> None:
+        self._release_block()
         self._block = []
-        self._block_bytes = 0
         self._tracker = BlockTracker()
+
+    def _release_block(self) -> None:
+        self.factory.open_block_bytes -= self._block_bytes
+        self._block_bytes = 0
 
     def _reply_fault(self, name: str, **fields: object) -> None:
         self._send_lines([fault_line(name, **fields), "STATUS 0"])
@@ -542,12 +624,14 @@ class LineServerProtocol(LineReceiver):
                 self.session_vars: dict[str, str] = {}
             ctx.private_vars = self.session_vars
         items = [(ln, Origin(None, n)) for n, ln in enumerate(lines, 1) if ln]
+        self._ctx = ctx
+        budget = factory.request_budget(ctx.role)
         try:
-            d = interp.execute(ctx, items)
+            d = interp.execute(ctx, items, budget)
         except Exception:
             d = defer.fail()
         d.addErrback(self._internal_error)
-        d.addCallback(self._finished)
+        d.addCallback(self._finished, ctx)
         if self._busy and not self._gone:
             # It waits (a process, a timer): read nothing more until STATUS.
             # (Most requests finish at once; they need no pause, which
@@ -560,9 +644,36 @@ class LineServerProtocol(LineReceiver):
         self.output_lines("E", [fault_line("INTERNAL")[2:]])
         return 0
 
-    def _finished(self, status: Any) -> None:
+    def cancel_request(self, cause: str) -> bool:
+        """
+        Cancel the running request (C{INTERRUPT}, C{cancel ID}, the
+        connection closing): it stops between two statements, the
+        programs it started are killed, and its reply ends with
+        C{E interrupted: ...}.
+
+        @return: whether a request was running.
+        """
+        ctx = self._ctx
+        if ctx is None or ctx.execution is None:
+            return False
+        ctx.execution.cancel(cause)
+        return True
+
+    def current_request(self) -> tuple[str, float]:
+        """What runs now (its first line, or "") and the CPU seconds this
+        session has used, for C{sessions}."""
+        ctx = self._ctx
+        ex = ctx.execution if ctx is not None else None
+        if ex is None or ex.result.called:
+            return "", self.cpu
+        return ex.label, self.cpu + ex.cpu
+
+    def _finished(self, status: Any, ctx: Any) -> None:
         self.sink.flush()
         self._busy = False
+        self._ctx = None
+        if ctx.execution is not None:
+            self.cpu += ctx.execution.cpu
         if self._gone:
             self._cleanup()
             return
@@ -584,6 +695,17 @@ class LineServerProtocol(LineReceiver):
                 self.factory.log_event(f"late output for {self.peer}: {escape(line)}",
                                        kind="late")
             return
+        if "write" in self._pause_reasons:
+            self._unread += sum(len(line) + 3 for line in lines)
+            if self._unread > self.factory.max_unread_bytes:
+                self.factory.log_event(
+                    f"session {self.session_id} ({self.peer}) disconnected: over "
+                    f"{self.factory.max_unread_bytes} bytes of replies left unread")
+                self._unread = 0
+                self.transport.abortConnection()
+                return
+            if self._ctx is not None and self._ctx.execution is not None:
+                self._ctx.execution.poke()
         self._send_lines(f"{kind} {line}" for line in lines)
 
     def close_after_reply(self) -> None:
@@ -600,10 +722,15 @@ class LineServerProtocol(LineReceiver):
         """
         if self._gone or self._closing or self.state != "ready":
             return
-        if len(self._held) >= MAX_HELD_WATCH_LINES:
-            self._held.popleft()
+        limit = self.factory.max_held_watch_bytes
+        if len(line) > limit // 4:
+            line = line[: limit // 4] + "..."
+        while self._held and (len(self._held) >= MAX_HELD_WATCH_LINES
+                              or self._held_bytes + len(line) > limit):
+            self._held_bytes -= len(self._held.popleft())
             self._dropped += 1
         self._held.append(line)
+        self._held_bytes += len(line)
         self._flush_held()
 
     def _flush_held(self) -> None:
@@ -614,7 +741,9 @@ class LineServerProtocol(LineReceiver):
             self.send_line(f"L pantasks: {self._dropped} watch lines dropped (client too slow)")
             self._dropped = 0
         while self._held and "write" not in self._pause_reasons:
-            self.send_line(self._held.popleft())
+            line = self._held.popleft()
+            self._held_bytes -= len(line)
+            self.send_line(line)
 
 
 class _Refuser(protocol.Protocol):
@@ -658,6 +787,7 @@ class LineServerFactory(protocol.ServerFactory):
         auth_timeout: float = 10.0,
         watch_idle_timeout: float = 0.0,
         version: str = __version__,
+        limits: Optional[LimitsSection] = None,
     ) -> None:
         self.interp = interp
         self.portal = portal
@@ -680,6 +810,15 @@ class LineServerFactory(protocol.ServerFactory):
         self.version = version
         self.events = EventFilter(lambda text: self.log.err(f"pantasks_server: {text}\n"),
                                   clock)
+        # [limits]: CPU budgets per role, and what clients may make us hold.
+        if limits is None:
+            limits = load_server_config(None).limits
+        self.request_cpu = {WATCH: limits.request_cpu_watch, CONTROL: limits.request_cpu_control}
+        self.max_open_block_bytes = limits.max_open_block_bytes
+        self.max_unread_bytes = limits.max_unread_bytes
+        self.max_held_watch_bytes = limits.max_held_watch_bytes
+        self.open_block_bytes = 0
+        self._session_ids = 0
         self.connections: set[LineServerProtocol] = set()
         self._close_waiters: list[defer.Deferred] = []
         watchers = getattr(self.log, "watchers", None)
@@ -689,6 +828,22 @@ class LineServerFactory(protocol.ServerFactory):
             if not hasattr(scheduler, "listeners"):
                 scheduler.listeners = []
             scheduler.listeners.append(self.job_ended)
+
+    def next_session_id(self) -> int:
+        """A new connection's id (for C{sessions}, C{cancel}, C{disconnect})."""
+        self._session_ids += 1
+        return self._session_ids
+
+    def request_budget(self, role: str) -> Optional[float]:
+        """CPU seconds one request of C{role} may use (None: no limit)."""
+        return self.request_cpu.get(role) or None
+
+    def session(self, session_id: int) -> Optional[LineServerProtocol]:
+        """The live connection with this id, or None."""
+        for conn in self.connections:
+            if conn.session_id == session_id:
+                return conn
+        return None
 
     def buildProtocol(self, addr: Any) -> Optional[protocol.Protocol]:
         host = str(getattr(addr, "host", ""))

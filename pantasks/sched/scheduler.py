@@ -31,7 +31,7 @@ from twisted.logger import Logger
 from pantasks.exec.interfaces import JobSpec
 from pantasks.exec.result import CRASH, EXIT, KILLED, SPAWNFAIL, JobResult
 from pantasks.lang.context import Context
-from pantasks.lang.driver import drive
+from pantasks.lang.driver import Interrupted, drive
 from pantasks.lang.source import Cursor
 from pantasks.sched.model import Job, Task
 from pantasks.sched.timerange import ABS, DAY, WEEK, _test_time, bump_ranges, time_valid
@@ -82,6 +82,11 @@ FDS_PER_JOB = 4
 #: with many jobs running (C{npending 2000} of sleeping jobs) may not take
 #: them, so the other tasks keep running.
 FD_RESERVE = 64
+
+#: CPU seconds one run of a task.exec or exit macro may use by default
+#: (pantasks.conf C{[limits] macro_cpu}); a runaway macro is stopped and
+#: logged, and the task goes on.
+DEFAULT_MACRO_BUDGET = 60.0
 
 
 def _open_fds() -> int:
@@ -142,6 +147,8 @@ class Scheduler(service.Service):
         self.rand = rand or random.random
         self.jitter = jitter
         self.fd_reserve = fd_reserve
+        #: CPU seconds a task.exec or exit macro run may use (None: no limit).
+        self.macro_budget: Optional[float] = DEFAULT_MACRO_BUDGET
         self.tasks: dict[str, Task] = {}
         self.jobs: dict[int, Job] = {}
         self.state = "stopped"
@@ -299,7 +306,8 @@ class Scheduler(service.Service):
             task.in_exec = True
             ctx = self.interp.new_context()
             ctx.task = task
-            d = drive(self._run_macro(ctx, task.exec_macro))
+            d = drive(self._run_macro(ctx, task.exec_macro), ctx, "task.exec",
+                      self.macro_budget)
             d.addBoth(self._after_exec, task)
         else:
             self._launch(task)
@@ -311,6 +319,13 @@ class Scheduler(service.Service):
         try:
             status = yield from self.interp.run_list(ctx, Cursor(lines))
             return status, ctx.loop_break
+        except Interrupted as e:
+            # Cancelled (shutdown now) or over its CPU budget: one line
+            # naming the task; reported as a break so that nothing else
+            # is said about it, and the task carries on.
+            task = ctx.task or ctx.job.task
+            self.warn(f"task {task.name}: {e.message}")
+            return 0, True
         finally:
             ctx.loop_break = ctx.loop_next = ctx.loop_last = False
 
@@ -506,7 +521,7 @@ class Scheduler(service.Service):
             self._forget(job)
             return succeed(None)
         ctx = self._exit_context(job, result, status_text)
-        d = drive(self._run_macro(ctx, macro))
+        d = drive(self._run_macro(ctx, macro), ctx, f"task.exit {key}", self.macro_budget)
         d.addBoth(self._exit_done, job, key)
         return d
 

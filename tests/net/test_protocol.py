@@ -349,14 +349,41 @@ class PipeliningTests(SynchronousTestCase):
 
 
 class SessionTests(SynchronousTestCase):
-    def test_disconnect_mid_command_completes(self) -> None:
+    def test_disconnect_mid_command_cancels_it(self) -> None:
+        """Nobody is left to read the reply: the request stops at once."""
         server = make_server()
         client = server.login()
         client.send("sleep 1; $done = yes\n")
         client.lose()
+        self.assertEqual(server.clock.getDelayedCalls(), [])  # the sleep is gone
         server.clock.advance(1)
-        self.assertEqual(server.interp.variables.get("done"), "yes")
+        self.assertIsNone(server.interp.variables.get("done"))
         self.assertNotIn(client.proto, server.factory.connections)
+
+    def test_interrupt_while_waiting(self) -> None:
+        """INTERRUPT is taken at once, behind a running request; what was
+        queued behind runs afterwards."""
+        server = make_server()
+        client = server.login()
+        client.send("sleep 100; $done = yes\necho after\n")
+        self.assertEqual(client.take(), "")
+        client.send("INTERRUPT\n")
+        self.assertEqual(client.take(),
+                         "E interrupted: sleep 100; $done = yes\nSTATUS 0\nO after\nSTATUS 1\n")
+        self.assertIsNone(server.interp.variables.get("done"))
+
+    def test_interrupt_with_nothing_running(self) -> None:
+        server = make_server()
+        client = server.login()
+        client.send("INTERRUPT\necho x\n")
+        self.assertEqual(client.take(), "O x\nSTATUS 1\n")
+
+    def test_interrupt_discards_open_block(self) -> None:
+        server = make_server()
+        client = server.login()
+        client.send("macro zz9\necho in zz9\nINTERRUPT\nzz9\n")
+        self.assertEqual(client.take(), "MORE 1\nMORE 1\nE interrupted: open block discarded\n"
+                         "STATUS 0\nE zz9: Command not found.\nSTATUS 0\n")
 
     def test_shutdown_replies_then_closes(self) -> None:
         server = make_server()

@@ -126,6 +126,9 @@ def _if_block(ctx: Context, cond: str) -> Any:
                 raise ScriptError("missing 'END' in if block")
             return 1
         ctx.origin = origin
+        ctx.ticks -= 1
+        if ctx.ticks < 0:
+            yield from ctx.checkpoint()
         r = interp.run_line(ctx, line)
         if r.__class__ is not int:
             r = yield from r
@@ -294,6 +297,9 @@ def cmd_for(ctx: Context, argv: list[str]) -> Any:
         if current is not text:
             value = _read_back(var, current)
         value = value + step_v
+        ctx.ticks -= 1
+        if ctx.ticks < 0:
+            yield from ctx.checkpoint()
     return 1
 
 
@@ -319,6 +325,9 @@ def cmd_foreach(ctx: Context, argv: list[str]) -> Any:
         raise UsageError("USAGE: foreach (var) value [value value ...] -- terminate with 'END'")
     flat = _is_flat(body)
     for value in argv[2:]:
+        ctx.ticks -= 1
+        if ctx.ticks < 0:
+            yield from ctx.checkpoint()
         ctx.set_var(argv[1], value)
         ok = yield from run_body(ctx, body, flat)
         what = _after_pass(ctx, ok)
@@ -337,6 +346,9 @@ def cmd_while(ctx: Context, argv: list[str]) -> Any:
     flat = _is_flat(body)
     start = ctx.origin
     while True:
+        ctx.ticks -= 1
+        if ctx.ticks < 0:
+            yield from ctx.checkpoint()
         ctx.origin = start
         cond = expand(ctx, argv[1])
         if not _condition(cond):
