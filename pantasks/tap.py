@@ -659,7 +659,7 @@ def build(
         idle_timeout=srv.idle_timeout,
         watch_idle_timeout=srv.watch_idle_timeout,
         auth_timeout=srv.login_timeout,
-        limits=conf.limits,
+        budgets=conf.limits,
     )
     top = service.MultiService()
     engine.scheduler.setServiceParent(top)

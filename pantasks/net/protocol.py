@@ -787,7 +787,7 @@ class LineServerFactory(protocol.ServerFactory):
         auth_timeout: float = 10.0,
         watch_idle_timeout: float = 0.0,
         version: str = __version__,
-        limits: Optional[LimitsSection] = None,
+        budgets: Optional[LimitsSection] = None,
     ) -> None:
         self.interp = interp
         self.portal = portal
@@ -811,12 +811,13 @@ class LineServerFactory(protocol.ServerFactory):
         self.events = EventFilter(lambda text: self.log.err(f"pantasks_server: {text}\n"),
                                   clock)
         # [limits]: CPU budgets per role, and what clients may make us hold.
-        if limits is None:
-            limits = load_server_config(None).limits
-        self.request_cpu = {WATCH: limits.request_cpu_watch, CONTROL: limits.request_cpu_control}
-        self.max_open_block_bytes = limits.max_open_block_bytes
-        self.max_unread_bytes = limits.max_unread_bytes
-        self.max_held_watch_bytes = limits.max_held_watch_bytes
+        if budgets is None:
+            budgets = load_server_config(None).limits
+        self.request_cpu = {WATCH: budgets.request_cpu_watch,
+                            CONTROL: budgets.request_cpu_control}
+        self.max_open_block_bytes = budgets.max_open_block_bytes
+        self.max_unread_bytes = budgets.max_unread_bytes
+        self.max_held_watch_bytes = budgets.max_held_watch_bytes
         self.open_block_bytes = 0
         self._session_ids = 0
         self.connections: set[LineServerProtocol] = set()
