@@ -402,7 +402,7 @@ class PantasksServer(service.Service):
 
     @defer.inlineCallbacks
     def _start(self) -> Any:
-        from pantasks.lang.driver import drive
+        from pantasks.lang.driver import Interrupted, drive
 
         interp = self.engine.interp
         ctx = interp.new_context()
@@ -410,8 +410,8 @@ class PantasksServer(service.Service):
         try:
             for path in self.loads:
                 try:
-                    yield drive(interp.load_file(ctx, path))
-                except Exception as e:
+                    yield drive(interp.load_file(ctx, path), ctx, path)
+                except (Exception, Interrupted) as e:
                     self._say_err(f"--load {path}: {e}")
                 if self._script_exit is not None:
                     self._finish(self._script_exit)
@@ -419,8 +419,8 @@ class PantasksServer(service.Service):
             if self.script:
                 ctx.set_list("argv", self.script[1:])
                 try:
-                    yield drive(interp.load_file(ctx, self.script[0]))
-                except Exception as e:
+                    yield drive(interp.load_file(ctx, self.script[0]), ctx, self.script[0])
+                except (Exception, Interrupted) as e:
                     self._say_err(f"{self.script[0]}: {e}")
                 self._finish(self._script_exit if self._script_exit is not None
                              else EXIT_SCRIPT)
