@@ -42,7 +42,7 @@ lint: $(STAMP)
 test: debs $(STAMP) lint
 	$(BIN)/pytest -q -m "not soak" tests
 
-BENCHES := interp load dispatch latency status clients
+BENCHES := interp load dispatch latency status clients fairness
 
 bench: debs $(STAMP)
 	@for b in $(BENCHES); do \
