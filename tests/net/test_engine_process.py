@@ -174,7 +174,8 @@ def test_client_that_does_not_read(server: ServerProcess) -> None:
     c = connect(server)
     assert c.ask("$x = 0123456789abcdef")[1] == "STATUS 1"
     for _ in range(17):  # 2 MiB
-        c.ask("$x = $x$x")
+        assert c.ask("$x = $x $x")[1] == "STATUS 1"
+    assert c.ask("strlen \"$x\"") == (["E 2228223"], "STATUS 1")
     idle = rss_kb(pid)
     c.send("for i 0 1000\necho $x\nend\n")
     c.send("exec yes pantasks-no-reader\n")
@@ -210,3 +211,35 @@ def test_open_blocks_are_bounded_in_total(server: ServerProcess) -> None:
     assert refused >= 2
     other = connect(server)
     assert other.ask("echo fine") == (["O fine"], "STATUS 1")
+
+
+def test_watchers_that_do_not_read(server: ServerProcess) -> None:
+    """Three watchers that never read while the log streams 100 kB lines:
+    the server holds a bounded amount for them, keeps serving, and a
+    watcher that reads again is told what it missed."""
+    pid = server.proc.pid
+    admin = connect(server, "alice", "alicepw")
+    for line in ["$big = 0123456789", "for i 0 13", "$big = $big $big", "end",
+                 "task spew", "command true", "periods -exec 0.02", "nmax 100000",
+                 "task.exit 0", "echo $big", "end", "end"]:
+        reply = admin.ask(line)
+        assert reply[1] != "STATUS 0", (line, reply)
+    watchers = [connect(server, "bob", "bobpw") for _ in range(3)]
+    for w in watchers:
+        assert w.ask("watch on -jobs") == (["O watch: log on, jobs on"], "STATUS 1")
+    idle = rss_kb(pid)
+    assert admin.ask("run") == ([], "STATUS 1")
+    for _ in range(40):
+        assert admin.ask("echo alive") == (["O alive"], "STATUS 1")
+        time.sleep(0.25)
+    assert rss_kb(pid) - idle < 150_000
+    assert admin.ask("stop") == ([], "STATUS 1")
+    w = watchers[0]
+    w.sock.settimeout(30)
+    seen_drop = False
+    for _ in range(100_000):
+        line = w.readline()
+        if line.startswith("L pantasks: ") and "watch lines dropped" in line:
+            seen_drop = True
+            break
+    assert seen_drop
