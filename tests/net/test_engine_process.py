@@ -47,7 +47,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     write(tmp_path / "ptolemy.rc", f"PASSWORD secret\nPANTASKS_SERVER_PORT {base}:{base + 20}\n")
     write(tmp_path / "pantasks.conf",
           "[users]\nalice = alicepw, control\nbob = bobpw, watch\n"
-          "[limits]\nrequest_cpu_watch = 2\nmax_open_block_bytes = 8388608\n")
+          "[limits]\nrequest_cpu_watch = 2\nmax_open_block_bytes = 8388608\nmacro_cpu = 1\n")
     proc = ServerProcess(server_argv() + ["-c", "ptolemy.rc", "--config", "pantasks.conf"],
                          tmp_path, clean_env(tmp_path))
     proc.dir = tmp_path  # type: ignore[attr-defined]
@@ -243,3 +243,22 @@ def test_watchers_that_do_not_read(server: ServerProcess) -> None:
             seen_drop = True
             break
     assert seen_drop
+
+
+def test_runaway_task_macro(server: ServerProcess) -> None:
+    """A task.exec that never ends is stopped at its CPU budget with one
+    log line naming the task; the task carries on, clients are served."""
+    admin = connect(server, "alice", "alicepw")
+    for line in ["$spins = 0", "task spin", "command true", "periods -exec 0.5",
+                 "task.exec", "$spins ++", "while (1)", "end", "end", "end", "run"]:
+        reply = admin.ask(line)
+        assert reply[1] != "STATUS 0", (line, reply)
+    wait_until(lambda: int(admin.ask("echo $spins")[0][0].split()[1]) >= 2, 30,
+               "the task to run its task.exec again")
+    assert admin.ask("echo alive") == (["O alive"], "STATUS 1")
+    admin.ask("stop")
+    log = (Path(server.dir) / "server.err")  # type: ignore[attr-defined]
+    lines = [ln for ln in server.stderr + (log.read_text().splitlines() if log.exists() else [])
+             if "spin" in ln and "interrupted" in ln]
+    assert lines, server.stderr
+    assert lines[0].endswith("task spin: interrupted: task.exec (CPU budget of 1 s spent)")
