@@ -13,11 +13,33 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 from typing import Any, Callable, Optional
 
 from pantasks.lang.context import OutputSink
 from pantasks.lang.internal import escape
+
+#: Control characters that have no business in a log line (all of C0 but
+#: tab and newline, DEL, C1): escape sequences start with them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape_control(match: "re.Match[str]") -> str:
+    return "\\x%02x" % ord(match.group())
+
+
+def defang(text: str) -> str:
+    """
+    C{text} with its control characters (but tab and newline) written as
+    C{\\xNN}: whatever a job or a client made a macro print reaches the
+    log files and the watchers' terminals as plain text, never as an
+    escape sequence or a carriage return hiding what came before.
+    """
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(_escape_control, text)
+
 
 #: Values of the ptolemy.rc keys that mean "no file, the process's own
 #: stream".
@@ -177,10 +199,12 @@ class ServerLog(OutputSink):
         super().err(text)
 
     def out(self, text: str) -> None:
+        text = defang(text)
         super().out(text)
         self._feed("out", text)
 
     def err(self, text: str) -> None:
+        text = defang(text)
         super().err(text)
         self._feed("err", text)
 

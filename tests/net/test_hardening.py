@@ -171,7 +171,7 @@ def test_log_flood_bounded(server: ServerProcess) -> None:
     def long_names(i: int) -> None:
         source = f"127.0.0.{41 + i}"
         while time.monotonic() < deadline:
-            name = ("\x1b[31m\x1b]0;owned\x07" if counts["auth"] % 2 else "n") * 65000
+            name = ("\x1b[31m\x1b]0Xowned\x07" if counts["auth"] % 2 else "n") * 65000
             try:
                 c = Conn(server.port, source=source, timeout=5)
                 c.send(f"AUTH {name[:65000]} 00\n")
@@ -246,3 +246,29 @@ def test_internal_error_short_reply_traceback_once_not_to_watchers(server: Serve
     except (OSError, EOFError):
         pass
     assert not any("Traceback" in ln or "planted" in ln for ln in seen), seen
+
+
+def test_job_output_with_escape_sequences_reaches_log_and_watchers_escaped(
+        server: ServerProcess) -> None:
+    """A task macro prints text holding escape sequences and backspaces
+    (as a job's output could): the log file and the watchers' C{L} lines
+    get it as plain text."""
+    watcher = Conn(server.port)
+    assert watcher.login("bobpw", user="bob") == "OK bob watch"
+    assert watcher.ask("watch on") == (["O watch: log on, jobs off"], "STATUS 1")
+    c = Conn(server.port)
+    assert c.login() == "OK pantasks control"
+    for line in ["task tesc", "command true", "periods -exec 0.1", "nmax 1", "task.exit 0",
+                 "echo tesc \x1b[2J\x1b]0Xowned\x07\x08\x08\x08\x08done", "end", "end"]:
+        c.send(line + "\n")
+        c.readline()
+    assert c.ask("run") == ([], "STATUS 1")
+    deadline = time.monotonic() + 15
+    line = ""
+    while time.monotonic() < deadline and not line.startswith("L tesc"):
+        line = watcher.readline()
+    assert line == "L tesc \\x1b[2J\\x1b]0Xowned\\x07\\x08\\x08\\x08\\x08done", repr(line)
+    c.ask("stop")
+    text = (server.dir / "server.out").read_text()  # type: ignore[attr-defined]
+    assert "tesc \\x1b[2J\\x1b]0Xowned\\x07\\x08\\x08\\x08\\x08done" in text
+    assert "\x1b" not in text and "\x08" not in text

@@ -175,3 +175,20 @@ class InternalErrorTests(SynchronousTestCase):
         self.assertEqual(internal.message(ctx, KeyError("k")), "internal error: KeyError: 'k'")
         ctx.role = "watch"
         self.assertEqual(internal.message(ctx, KeyError("k")), "internal error (see server log)")
+
+
+class DefangTests(SynchronousTestCase):
+    def test_control_characters_escaped_in_files_and_to_watchers(self) -> None:
+        d = self.mktemp()
+        os.makedirs(d)
+        out = os.path.join(d, "out")
+        log = ServerLog(out, out)
+        fed: list[str] = []
+        log.watchers.append(fed.append)
+        log.out("tab\tok \x1b[2J\x1b]0;title\x07 hidden\rshown \x9b31m\n")
+        log.err("plain\n")
+        log.close()
+        expected = "tab\tok \\x1b[2J\\x1b]0;title\\x07 hidden\\x0dshown \\x9b31m"
+        with open(out) as f:
+            self.assertEqual(f.read(), expected + "\nplain\n")
+        self.assertEqual(fed, [expected, "plain"])
