@@ -272,3 +272,17 @@ def test_job_output_with_escape_sequences_reaches_log_and_watchers_escaped(
     text = (server.dir / "server.out").read_text()  # type: ignore[attr-defined]
     assert "tesc \\x1b[2J\\x1b]0Xowned\\x07\\x08\\x08\\x08\\x08done" in text
     assert "\x1b" not in text and "\x08" not in text
+
+
+def test_guesses_spread_over_addresses_block_the_user_name(server: ServerProcess) -> None:
+    """One wrong alice password from each of 10 addresses blocks the name
+    alice for those addresses (even with the right password); an address
+    with no failure still logs in as alice, and other users are unaffected."""
+    for i in range(10):
+        assert auth(server, "alice", f"guess{i}", f"127.0.4.{i + 1}") == \
+            "NO authentication failed"
+    assert auth(server, "alice", "alicepw", "127.0.4.3") == "NO authentication failed"
+    assert auth(server, "bob", "bobpw", "127.0.4.3") == "OK bob watch"
+    assert auth(server, "alice", "alicepw", "127.0.4.99") == "OK alice control"
+    log = log_text(server)
+    assert log.count("user 'alice' blocked for 600 s after 10 failed logins") == 1, log
