@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Iterator, Optional
 
+from pantasks.lang.numbers import int_of_digits
+
 #: Characters that separate words (the opihi set).
 WHITESPACE = " \t\n\v\f\r"
 
@@ -113,7 +115,7 @@ def c_atoi(text: str) -> int:
     k = 0
     while k < len(s) and s[k].isdigit() and s[k].isascii():
         k += 1
-    return sign * int(s[:k]) if k else 0
+    return sign * int_of_digits(s[:k]) if k else 0
 
 
 def parse_key(keylist: str) -> list[int]:

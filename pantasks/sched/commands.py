@@ -15,6 +15,8 @@ from typing import Any
 from pantasks import __version__
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError, UsageError
+from pantasks.lang.interp import quote
+from pantasks.lang.numbers import finite, int_of_digits, parse_whole
 from pantasks.lang.registry import CommandTable
 from pantasks.lang.source import is_end
 from pantasks.sched.model import SPECIAL_EXITS, Task
@@ -74,20 +76,24 @@ def _target(ctx: Context) -> Task:
 
 def _int(text: str, usage: str) -> int:
     """A whole number (C{12}, C{+3}, C{08}); anything else is C{usage}."""
-    try:
-        return int(text.strip(), 10)
-    except ValueError:
-        raise UsageError(usage) from None
+    return parse_whole(text, usage)
+
+
+#: The longest period, in seconds (about 31 years): beyond it a timer is
+#: meaningless and only risks overflowing the reactor's arithmetic.
+MAX_PERIOD = 1e9
 
 
 def _float(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ScriptError(f"periods: {what} must be a number of seconds, not '{text}'") from None
-    if value < 0 or value != value:
-        raise ScriptError(f"periods: {what} must not be negative ({text})")
-    return value
+        raise ScriptError(f"periods: {what} must be a number of seconds, not "
+                          f"'{quote(text)}'") from None
+    if value < 0:
+        raise ScriptError(f"periods: {what} must not be negative ({quote(text)})")
+    return finite(value, f"periods: {what} must be a number of seconds up to {MAX_PERIOD:.0f},"
+                  f" not '{quote(text)}'", hi=MAX_PERIOD)
 
 
 # -- the task block -------------------------------------------------------
@@ -174,14 +180,15 @@ def cmd_task_exit(ctx: Context, argv: list[str]) -> int:
         # As the original: the status is atoi(name), so a word acts as 0.
         digits = key.strip()
         sign = ""
-        if digits[:1] in "+-":
+        if digits[:1] in ("+", "-"):
             sign, digits = digits[0], digits[1:]
         n = ""
         for c in digits:
-            if not c.isdigit():
+            if not (c.isdigit() and c.isascii()):
                 break
             n += c
-        key = str(int(sign + n)) if n else "0"
+        value = int_of_digits(n) if n else 0
+        key = str(-value if sign == "-" else value)
     if not closed:
         ctx.error(f"missing 'END' in task.exit {argv[1]}")
     task.exit_macros[key] = body
@@ -308,13 +315,7 @@ def cmd_nice(ctx: Context, argv: list[str]) -> int:
     usage = "ERROR: nice (nicelevel) -- nicelevel must be an integer 0 to 20"
     if len(argv) != 2:
         raise UsageError(usage)
-    try:
-        n = int(argv[1])
-    except ValueError:
-        raise ScriptError(usage) from None
-    if not 0 <= n <= 20:
-        raise ScriptError(usage)
-    task.nice = n
+    task.nice = parse_whole(argv[1], usage, 0, 20)
     return 1
 
 
@@ -442,10 +443,7 @@ def cmd_showtask(ctx: Context, argv: list[str]) -> int:
 
 
 def _job_id(text: str, usage: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise UsageError(usage) from None
+    return parse_whole(text, usage)
 
 
 @command("kill", help="kill JOBID: kill a job and everything it started", readonly=False)

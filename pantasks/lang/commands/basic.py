@@ -17,7 +17,15 @@ from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
 from pantasks.lang.interp import atof, quote
+from pantasks.lang.numbers import whole
 from pantasks.lang.registry import command
+
+#: The longest C{sleep}, in seconds (C's C{sleep} takes an unsigned int;
+#: this is about 68 years, and keeps the reactor's timers sane).
+MAX_SLEEP = 2**31 - 1
+
+#: The most C{$MODULES} directories searched.
+MAX_MODULES = 10**6
 
 
 @command("echo", help="echo [-no-return] words...: print the words")
@@ -53,7 +61,7 @@ def cmd_module(ctx: Context, argv: list[str]) -> Any:
     count = ctx.get_var("MODULES:n")
     if count is None:
         raise ScriptError("MODULES list not found")
-    for i in range(max(0, int(atof(count)))):
+    for i in range(max(0, whole(atof(count), "MODULES:n is not a count", hi=MAX_MODULES))):
         d = ctx.get_var(f"MODULES:{i}")
         if d is None:
             raise ScriptError(f"MODULES list element {i} not found")
@@ -85,17 +93,19 @@ command("!", help="! command...: run a shell command", readonly=False)(_exec)
 
 @command("sleep", help="sleep N: wait N whole seconds (other work goes on)")
 def cmd_sleep(ctx: Context, argv: list[str]) -> Any:
+    usage = "usage: sleep N (whole seconds, at most %d)" % MAX_SLEEP
     if len(argv) < 2:
-        raise UsageError("usage: sleep N")
-    yield ctx.interp.sleep(max(0, int(atof(argv[1]))))
+        raise UsageError(usage)
+    yield ctx.interp.sleep(max(0, whole(atof(argv[1]), usage, hi=MAX_SLEEP)))
     return 1
 
 
 @command("usleep", help="usleep N: wait N microseconds (other work goes on)")
 def cmd_usleep(ctx: Context, argv: list[str]) -> Any:
+    usage = "usage: usleep N (microseconds, at most %d)" % (MAX_SLEEP * 10**6)
     if len(argv) < 2:
-        raise UsageError("usage: usleep N")
-    yield ctx.interp.sleep(max(0, int(atof(argv[1]))) / 1e6)
+        raise UsageError(usage)
+    yield ctx.interp.sleep(max(0, whole(atof(argv[1]), usage, hi=MAX_SLEEP * 10**6)) / 1e6)
     return 1
 
 
@@ -130,7 +140,8 @@ def cmd_opihi(ctx: Context, argv: list[str]) -> int:
 
 
 def _quit(ctx: Context, argv: list[str]) -> int:
-    code = int(atof(argv[1])) & 0xFF if len(argv) > 1 else 0
+    usage = f"USAGE: {argv[0]} [exit code]"
+    code = whole(atof(argv[1]), usage) & 0xFF if len(argv) > 1 else 0
     handler = ctx.interp.quit_handler
     if handler is None:
         raise ScriptError(f"{argv[0]}: not available here")
@@ -175,9 +186,10 @@ def cmd_output(ctx: Context, argv: list[str]) -> int:
         return 1
     try:
         setattr(sink, attr, open(target, "a", encoding="utf-8", errors="replace"))
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the name
         setattr(sink, attr, None)
-        raise ScriptError(f"cannot open {quote(target)}: {e.strerror}") from None
+        why = e.strerror if isinstance(e, OSError) else "invalid file name"
+        raise ScriptError(f"cannot open {quote(target)}: {why}") from None
     return 1
 
 

@@ -220,7 +220,7 @@ def queuesave(ctx: Context, argv: list[str]) -> int:
     try:
         with open(argv[2], "a", encoding="utf-8", errors="surrogateescape") as f:
             f.write("".join(line + "\n" for line in q))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         raise CommandError(f"unable to open output file {argv[2]}") from None
     return 1
 

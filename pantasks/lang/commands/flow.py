@@ -23,6 +23,7 @@ COMPATIBILITY):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pantasks.lang import expr as _expr
@@ -30,6 +31,7 @@ from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
 from pantasks.lang.expand import expand
 from pantasks.lang.interp import KNOWN_INTS, Macro, quote
+from pantasks.lang.numbers import finite
 from pantasks.lang.registry import command
 from pantasks.lang.source import Cursor, is_else, is_end, opens_block
 
@@ -138,13 +140,17 @@ def _if_block(ctx: Context, cond: str) -> Any:
 
 
 def _strtod(text: str, what: str) -> float:
-    """A C{for} bound: a number C{strtod} reads in full, as the original."""
+    """A C{for} bound: a number C{strtod} reads in full, as the original,
+    and finite (NaN and infinities would never end the loop or never start
+    it; the original's behaviour there was undefined)."""
     s = text.lstrip(" \t\n\v\f\r")
     if s and _expr._FLT_RE.match(s):
         try:
-            return _expr._strtod_value(s)
+            value = _expr._strtod_value(s)
         except (ValueError, OverflowError):
             pass
+        else:
+            return finite(value, f"for loop {what} value must be a finite number ({quote(text)})")
     raise ScriptError(f"for loop {what} value must be numerical ({quote(text)})")
 
 
@@ -227,8 +233,10 @@ def cmd_for(ctx: Context, argv: list[str]) -> Any:
     start = _strtod(args[2], "starting")
     end = _strtod(args[3], "ending")
     step = _strtod(args[4], "delta") if len(args) == 5 else 1.0
-    if step == 0 or step != step:
+    if step == 0:
         raise ScriptError(f"for loop delta value must not be zero ({quote(args[4])})")
+    if start + step == start:
+        raise ScriptError(f"for loop delta value too small to change {quote(args[2])}")
     if incl:
         end += 0.01 * step
     interp = ctx.interp
@@ -311,8 +319,8 @@ def _read_back(var: str, current: Any) -> Any:
     except ValueError:
         raise ScriptError(
             f"for loop variable {var} is not a number: {quote(current)}") from None
-    if v != v:
-        raise ScriptError(f"for loop variable {var} is not a number: {quote(current)}")
+    if not math.isfinite(v):
+        raise ScriptError(f"for loop variable {var} is not a finite number: {quote(current)}")
     if v == int(v) and abs(v) < 2**52:
         return int(v)
     return v

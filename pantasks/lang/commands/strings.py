@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, ScriptError, UsageError
+from pantasks.lang.numbers import clamp_long, int_of_digits
 from pantasks.lang.registry import command
 
 _WS = " \t\n\v\f\r"
@@ -34,8 +35,6 @@ _DECFLOAT = re.compile(
 _DECINT = re.compile(r"[+-]?[0-9]+")
 _CINT = re.compile(r"([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 
-_LONG_MIN = -(2**63)
-_LONG_MAX = 2**63 - 1
 
 #: The longest text C{sprintf} and C{fprintf} build, as in the original.
 MAX_FORMATTED = 1024
@@ -60,7 +59,10 @@ def c_atof(word: str) -> float:
         body = m.group(2)
         if "p" not in body.lower():
             body += "p0"
-        value = float.fromhex(body)
+        try:
+            value = float.fromhex(body)
+        except OverflowError:  # strtod gives HUGE_VAL
+            value = math.inf
         return -value if m.group(1) == "-" else value
     m = _DECFLOAT.match(s)
     if m:
@@ -77,7 +79,9 @@ def c_atoi(word: str) -> int:
     m = _DECINT.match(word.lstrip(_WS))
     if not m:
         return 0
-    return _wrap32(max(_LONG_MIN, min(_LONG_MAX, int(m.group(0)))))
+    text = m.group(0)
+    value = int_of_digits(text.lstrip("+-"))
+    return _wrap32(clamp_long(-value if text[0] == "-" else value))
 
 
 def c_strtol(word: str) -> int:
@@ -88,14 +92,14 @@ def c_strtol(word: str) -> int:
         return 0
     digits = m.group(2)
     if digits[:2].lower() == "0x":
-        value = int(digits, 0)
+        value = int_of_digits(digits[2:], 16)
     elif digits.startswith("0"):
-        value = int(digits, 8)
+        value = int_of_digits(digits, 8)
     else:
-        value = int(digits)
+        value = int_of_digits(digits)
     if m.group(1) == "-":
         value = -value
-    return max(_LONG_MIN, min(_LONG_MAX, value))
+    return clamp_long(value)
 
 
 def is_number(word: str) -> bool:
