@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Iterator, Optional
 
-from pantasks.lang.numbers import int_of_digits
+from pantasks.lang.errors import UsageError
+from pantasks.lang.numbers import LONG_MAX, LONG_MIN, int_of_digits
 
 #: Characters that separate words (the opihi set).
 WHITESPACE = " \t\n\v\f\r"
@@ -103,9 +104,12 @@ def nth_word(line: str, index: int) -> Optional[str]:
     return None
 
 
-def c_atoi(text: str) -> int:
+def c_atoi(text: str, usage: Optional[str] = None) -> int:
     """C{atoi}: optional white space and sign, then digits; junk ends the
-    number and no digits give 0."""
+    number and no digits give 0.
+
+    @param usage: when given, a number beyond a C long is this usage error.
+    """
     s = text.lstrip(WHITESPACE)
     sign = 1
     if s[:1] in ("+", "-"):
@@ -115,7 +119,10 @@ def c_atoi(text: str) -> int:
     k = 0
     while k < len(s) and s[k].isdigit() and s[k].isascii():
         k += 1
-    return sign * int_of_digits(s[:k]) if k else 0
+    value = sign * int_of_digits(s[:k]) if k else 0
+    if usage is not None and not LONG_MIN <= value <= LONG_MAX:
+        raise UsageError(usage)
+    return value
 
 
 def parse_key(keylist: str) -> list[int]:

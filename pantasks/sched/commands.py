@@ -16,6 +16,7 @@ from pantasks import __version__
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError, UsageError
 from pantasks.lang.interp import quote
+from pantasks.lang.names import check_name, is_safe_name
 from pantasks.lang.numbers import finite, int_of_digits, parse_whole
 from pantasks.lang.registry import CommandTable
 from pantasks.lang.source import is_end
@@ -111,8 +112,11 @@ def cmd_task(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
         _consume_block(ctx)
         raise UsageError(TASK_USAGE)
-    sched = scheduler_of(ctx)
     name = argv[1]
+    if not is_safe_name(name):
+        _consume_block(ctx)
+        check_name("task", name)
+    sched = scheduler_of(ctx)
     task = sched.take_for_edit(name)
     existing = task is not None
     if task is None:
@@ -233,7 +237,7 @@ def cmd_host(ctx: Context, argv: list[str]) -> int:
     if len(args) != 1:
         raise UsageError(HOST_USAGE)
     task = _target(ctx)
-    name = args[0]
+    name = check_name("host", args[0])
     task.host_required = required
     if name.lower() == "local":
         task.host = None
@@ -532,7 +536,7 @@ def cmd_job(ctx: Context, argv: list[str]) -> int:
     args = argv[1:]
     host = None
     if len(args) >= 2 and args[0] == "-host":
-        host = args[1]
+        host = check_name("host", args[1])
         args = args[2:]
     if not args:
         raise UsageError("USAGE: job [-host H] command [args...]")

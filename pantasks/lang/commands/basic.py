@@ -93,7 +93,7 @@ command("!", help="! command...: run a shell command", readonly=False)(_exec)
 
 @command("sleep", help="sleep N: wait N whole seconds (other work goes on)")
 def cmd_sleep(ctx: Context, argv: list[str]) -> Any:
-    usage = "usage: sleep N (whole seconds, at most %d)" % MAX_SLEEP
+    usage = "usage: sleep N"
     if len(argv) < 2:
         raise UsageError(usage)
     yield ctx.interp.sleep(max(0, whole(atof(argv[1]), usage, hi=MAX_SLEEP)))
@@ -102,7 +102,7 @@ def cmd_sleep(ctx: Context, argv: list[str]) -> Any:
 
 @command("usleep", help="usleep N: wait N microseconds (other work goes on)")
 def cmd_usleep(ctx: Context, argv: list[str]) -> Any:
-    usage = "usage: usleep N (microseconds, at most %d)" % (MAX_SLEEP * 10**6)
+    usage = "usage: usleep N"
     if len(argv) < 2:
         raise UsageError(usage)
     yield ctx.interp.sleep(max(0, whole(atof(argv[1]), usage, hi=MAX_SLEEP * 10**6)) / 1e6)

@@ -368,7 +368,7 @@ def _book_getbook(ctx: Context, args: list[str]) -> int:
     var = take_value(args, "-var", usage)
     if len(args) != 2:
         raise UsageError(usage)
-    book = _books(ctx).get(c_atoi(args[1]))
+    book = _books(ctx).get(c_atoi(args[1], usage))
     if book is None:
         if var is not None:
             ctx.set_var(var, "NULL")
@@ -430,7 +430,7 @@ def _book_getpage(ctx: Context, args: list[str]) -> int:
     kv = take_value(args, "-key", usage, count=2)
     if len(args) != 3:
         raise UsageError(usage)
-    where = c_atoi(args[2])
+    where = c_atoi(args[2], usage)
     book = _books(ctx).find(args[1])
     page: Optional[Page] = None
     if book is not None:

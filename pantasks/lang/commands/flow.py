@@ -31,6 +31,7 @@ from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
 from pantasks.lang.expand import expand
 from pantasks.lang.interp import KNOWN_INTS, Macro, quote
+from pantasks.lang.names import check_name
 from pantasks.lang.numbers import finite
 from pantasks.lang.registry import command
 from pantasks.lang.source import Cursor, is_else, is_end, opens_block
@@ -441,6 +442,7 @@ def cmd_macro(ctx: Context, argv: list[str]) -> int:
         raise ScriptError("macro: no body")
     body, closed = cursor.collect_body()
     ctx.origin = start
+    check_name("macro", name)
     if name in interp.commands:
         raise ScriptError(f"cannot redefine inherent command {quote(name)}")
     interp.macros[name] = Macro(name, body, helptext)

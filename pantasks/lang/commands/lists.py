@@ -31,6 +31,8 @@ from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.commands.strings import c_atof, c_atoi
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
+from pantasks.lang.interp import quote
+from pantasks.lang.numbers import whole
 from pantasks.lang.registry import command
 from pantasks.lang.words import split_words
 
@@ -83,7 +85,9 @@ def store_list(
 def _count(ctx: Context, name: str) -> int | None:
     """C{name:n} read as a number (C{atof}), or None when it is missing."""
     n = ctx.get_var(f"{name}:n")
-    return None if n is None else int(c_atof(n))
+    if n is None:
+        return None
+    return whole(c_atof(n), f"list {name}: {name}:n is not a count ({quote(n)})")
 
 
 def output_lines(text: str) -> list[str]:
@@ -229,7 +233,7 @@ def _positional(ctx: Context, argv: list[str], excel: bool) -> int:
     n = _count(ctx, name)
     if n is None:
         raise CommandError(f"list {name} not found")
-    start = c_atoi(start_word) if start_word is not None else 0
+    start = c_atoi(start_word, usage) if start_word is not None else 0
     joined = []
     for i in range(max(start, 0), n):
         v = ctx.get_var(f"{name}:{i}")

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, ScriptError, UsageError
-from pantasks.lang.numbers import clamp_long, int_of_digits
+from pantasks.lang.interp import quote
+from pantasks.lang.numbers import LONG_MAX, LONG_MIN, clamp_long, int_of_digits
 from pantasks.lang.registry import command
 
 _WS = " \t\n\v\f\r"
@@ -70,23 +71,33 @@ def c_atof(word: str) -> float:
     return 0.0
 
 
-def c_atoi(word: str) -> int:
+def c_atoi(word: str, usage: str | None = None) -> int:
     """Read C{word} like C C{atoi}: its leading decimal integer, or 0.
 
     The value is clamped to a C long and then cut to a 32-bit int, as
     glibc does.
+
+    @param usage: when given, a leading integer beyond a C long (which C
+        clamps silently) is this usage error instead.
     """
     m = _DECINT.match(word.lstrip(_WS))
     if not m:
         return 0
     text = m.group(0)
     value = int_of_digits(text.lstrip("+-"))
-    return _wrap32(clamp_long(-value if text[0] == "-" else value))
+    return _wrap32(_clamp(-value if text[0] == "-" else value, usage))
 
 
-def c_strtol(word: str) -> int:
+def _clamp(value: int, usage: str | None) -> int:
+    if usage is not None and not LONG_MIN <= value <= LONG_MAX:
+        raise UsageError(usage)
+    return clamp_long(value)
+
+
+def c_strtol(word: str, usage: str | None = None) -> int:
     """Read C{word} like C C{strtol(word, NULL, 0)}: C{0x} is hex, a
-    leading C{0} octal; the value is clamped to a C long."""
+    leading C{0} octal; the value is clamped to a C long (or, with
+    C{usage}, beyond a C long it is that usage error)."""
     m = _CINT.match(word.lstrip(_WS))
     if not m:
         return 0
@@ -99,7 +110,7 @@ def c_strtol(word: str) -> int:
         value = int_of_digits(digits)
     if m.group(1) == "-":
         value = -value
-    return clamp_long(value)
+    return _clamp(value, usage)
 
 
 def is_number(word: str) -> bool:
@@ -364,8 +375,8 @@ def getchr(ctx: Context, argv: list[str]) -> int:
 # -- inthash / strhash -----------------------------------------------------
 
 
-def _modulus(word: str) -> int:
-    modulus = c_atoi(word)
+def _modulus(word: str, usage: str) -> int:
+    modulus = c_atoi(word, usage)
     if modulus > 255:
         raise CommandError("for the moment, (modulus) is limited to 255")
     if modulus == 0:
@@ -384,8 +395,8 @@ def inthash(ctx: Context, argv: list[str]) -> int:
     var = take_value(argv, "-var", usage)
     if len(argv) != 3:
         raise UsageError(usage)
-    modulus = _modulus(argv[2])
-    value = str(c_mod(c_atoi(argv[1]), modulus))
+    modulus = _modulus(argv[2], usage)
+    value = str(c_mod(c_atoi(argv[1], usage), modulus))
     if var is not None:
         ctx.set_var(var, value)
     else:
@@ -407,7 +418,7 @@ def strhash(ctx: Context, argv: list[str]) -> int:
     var = take_value(argv, "-var", usage)
     if len(argv) != 3:
         raise UsageError(usage)
-    modulus = _modulus(argv[2])
+    modulus = _modulus(argv[2], usage)
     total = 0
     for b in argv[1].encode("utf-8", "surrogateescape"):
         total += c_mod(b - 256 if b >= 128 else b, modulus)
@@ -430,7 +441,7 @@ def format_values(
     values: list[str],
     conversions: str,
     bad_format: str,
-    read_int: Callable[[str], int] = c_atoi,
+    read_int: Callable[[str, str], int] = c_atoi,
 ) -> str:
     """Fill C{fmt} with C{values} the way opihi's C{sprintf} did.
 
@@ -462,7 +473,7 @@ def format_values(
         if not conv or conv not in conversions:
             raise CommandError(bad_format)
         flags = fmt[pct + 1 : end]
-        if any(int(n) > MAX_FORMATTED for n in _NUMBERS_IN_SPEC.findall(flags)):
+        if any(int_of_digits(n) > MAX_FORMATTED for n in _NUMBERS_IN_SPEC.findall(flags)):
             raise CommandError("line too long")
         piece = _convert(flags, conv, value, read_int, bad_format)
         size += len(piece)
@@ -480,20 +491,23 @@ def format_values(
 
 
 def _convert(
-    flags: str, conv: str, word: str, read_int: Callable[[str], int], bad_format: str
+    flags: str, conv: str, word: str, read_int: Callable[[str, str], int], bad_format: str
 ) -> str:
-    """One conversion, done with Python's C{%} operator."""
+    """One conversion, done with Python's C{%} operator.
+
+    An integer beyond a C long is refused (C clamped it silently)."""
+    out_of_range = f"value out of range for %{conv}: {quote(word)}"
     arg: object
     if conv in "efgEFG":
         arg = c_atof(word)
     elif conv == "s":
         arg = word
     elif conv in "dic":
-        arg = _wrap32(read_int(word))
+        arg = _wrap32(read_int(word, out_of_range))
         if conv == "c":
             arg &= 0xFF
     else:  # o u x X: unsigned; C ignores the sign flags here
-        arg = read_int(word) & 0xFFFFFFFF
+        arg = read_int(word, out_of_range) & 0xFFFFFFFF
         flags = flags.replace("+", "").replace(" ", "")
     try:
         text = ("%" + flags + conv) % arg
