@@ -49,6 +49,24 @@ def _address(host: str) -> Optional[Union[ipaddress.IPv4Address, ipaddress.IPv6A
     return address
 
 
+#: IPv6 prefix length treated as one "address" by the lockout and the
+#: per-address limits: a single host usually holds a whole /64, so
+#: counting each of its addresses apart would count nothing.
+IPV6_GROUP = 64
+
+
+def address_key(host: str) -> str:
+    """
+    The key an address is counted under for lockouts and per-address
+    limits: an IPv4 address itself (also when IPv4-mapped), an IPv6
+    address's /64 network, anything else (a UNIX socket) as it is.
+    """
+    address = _address(host)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{address}/{IPV6_GROUP}", strict=False))
+    return str(address) if address is not None else host
+
+
 class AccessList:
     """
     An allow-list of networks; empty means everyone may connect.

@@ -38,6 +38,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
+from pantasks.net.access import address_key
+
 log = Logger()
 
 #: The user C{PASS <password>} authenticates, and the one ptolemy.rc's
@@ -264,6 +266,7 @@ class FailureTracker:
        attempts refused meanwhile are only counted, and the count is in
        the lifting line.
 
+    Addresses are counted by L{address_key} (an IPv6 address by its /64).
     Memory is bounded: keys are cut to L{MAX_KEY} characters and old
     entries pruned beyond L{MAX_ENTRIES}.
 
@@ -294,13 +297,13 @@ class FailureTracker:
     # -- queries -----------------------------------------------------------
     def blocked(self, address: str) -> bool:
         """Whether C{address} is blocked now."""
-        return self._is_blocked(("address", address))
+        return self._is_blocked(("address", address_key(address)))
 
     def user_blocked(self, user: str, address: str) -> bool:
         """Whether C{user} is blocked for C{address} now (see the class)."""
         if not self._is_blocked(("user", user[: self.MAX_KEY])):
             return False
-        last = self._suspect.get(address)
+        last = self._suspect.get(address_key(address))
         return last is not None and self.clock.seconds() - last < self.lockout
 
     def refused(self, address: str, user: str) -> Optional[str]:
@@ -308,6 +311,7 @@ class FailureTracker:
         Why a login of C{user} from C{address} is refused without a
         check, or None.  A refused attempt is counted, not reported.
         """
+        address = address_key(address)
         if self.blocked(address):
             self._blocked[("address", address)][1] += 1
             return "address blocked"
@@ -318,6 +322,7 @@ class FailureTracker:
 
     def answer_delay(self, address: str) -> float:
         """Seconds to wait before telling C{address} its login failed."""
+        address = address_key(address)
         times = self._failures.get(("address", address))
         n = len(times) if times else 1
         if self._is_blocked(("address", address)):
@@ -332,6 +337,7 @@ class FailureTracker:
 
         @return: True when this failure blocked the address.
         """
+        address = address_key(address)
         now = self.clock.seconds()
         self._suspect[address] = now
         blocked_now = False

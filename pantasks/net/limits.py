@@ -15,7 +15,9 @@ Two pools, so that strangers and watchers can never keep an operator out:
    C{max_per_address} watch sessions from one address (control sessions
    are not counted there).
 
-Pure bookkeeping (connections are opaque keys), so it is tested alone;
+Addresses are counted by L{pantasks.net.access.address_key} (an IPv6
+address by its /64).  Pure bookkeeping (connections are opaque keys), so
+it is tested alone;
 L{pantasks.net.protocol.LineServerFactory} closes what it is told to.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Optional
 
+from pantasks.net.access import address_key
 from pantasks.net.auth import CONTROL
 
 
@@ -73,6 +76,7 @@ class ConnectionLimits:
         @return: the pending connections to close to make room (already
             out of the pool), oldest first.
         """
+        address = address_key(address)
         victims = []
         while self._pending_by_address[address] >= self.max_pending_per_address:
             victims.append(self._evict(address))
@@ -104,6 +108,7 @@ class ConnectionLimits:
             both pools and should be closed).
         """
         self._forget_pending(conn)
+        address = address_key(address)
         if role == CONTROL:
             if len(self._sessions) >= self.max_sessions:
                 return f"all {self.max_sessions} sessions are taken"

@@ -905,6 +905,7 @@ class LineServerFactory(protocol.ServerFactory):
         @return: a Deferred firing when all are closed, or after
             C{timeout} seconds, whichever comes first.
         """
+        self.events.flush()  # "last message repeated N times" before the end
         if not self.connections:
             return defer.succeed(None)
         d: defer.Deferred = defer.Deferred()

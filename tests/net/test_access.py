@@ -39,3 +39,13 @@ class AccessTests(SynchronousTestCase):
         self.assertTrue(acl.allows("8.8.8.8"))
         self.assertTrue(acl.allows("/tmp/socket"))
         self.assertFalse(acl)
+
+
+def test_address_key_groups_ipv6_by_64() -> None:
+    from pantasks.net.access import address_key
+
+    assert address_key("192.0.2.7") == "192.0.2.7"
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert address_key("2001:db8::5") == address_key("2001:db8::ffff:1") == "2001:db8::/64"
+    assert address_key("2001:db8:0:1::5") == "2001:db8:0:1::/64"
+    assert address_key("unix-socket") == "unix-socket"

@@ -137,6 +137,15 @@ class FailureTrackerTests(SynchronousTestCase):
                                       "(1 attempts refused meanwhile)")
         self.assertIsNone(tracker.refused("10.0.0.1", "pantasks"))
 
+    def test_ipv6_neighbours_count_together(self) -> None:
+        reports: list[str] = []
+        tracker = FailureTracker(Clock(), limit=3, report=reports.append)
+        for i in range(3):
+            tracker.failed(f"2001:db8::{i + 1:x}", "pantasks")
+        self.assertEqual(tracker.refused("2001:db8::ffff", "pantasks"), "address blocked")
+        self.assertIsNone(tracker.refused("2001:db8:0:1::1", "pantasks"), "another /64")
+        self.assertTrue(reports[0].startswith("address 2001:db8::/64 blocked"), reports)
+
     def test_block_reported_once(self) -> None:
         reports: list[str] = []
         clock = Clock()
