@@ -7,8 +7,9 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # Debian packages used by tests and benchmarks (procps: ps/pgrep in tests;
-# man-db/groff: man page checks; tcl/bash/parallel: benchmark references).
-DEBS    := procps man-db groff-base tcl parallel
+# man-db/groff: man page checks; tcl/bash/parallel: benchmark references;
+# openssh-server/-client: the controller tests run a real sshd on 127.0.0.1).
+DEBS    := procps man-db groff-base tcl parallel openssh-server openssh-client
 
 .PHONY: all run test lint bench soak debs clean
 

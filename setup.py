@@ -37,6 +37,7 @@ setup(
             "pantasks = pantasks.cli.shell:main",
             "pantasks_server = pantasks.cli.server:main",
             "pantasks_client = pantasks.cli.client:main",
+            "pantasks_agent = pantasks.exec.remote.agent:console_main",
         ]
     },
     scripts=["pantasks/cli/bin/start_pantasks_server", "pantasks/cli/bin/start_pantasks_client"],

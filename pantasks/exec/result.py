@@ -30,8 +30,14 @@ KILLED = "KILLED"
 #: descriptors or processes...); the reason is a line in C{stderr}.
 SPAWNFAIL = "SPAWNFAIL"
 
+#: The connection to the job's host was lost while the job ran (its agent
+#: or ssh killed, the host's network gone, heartbeats missed): how it
+#: ended is unknown, it may even still run there.  Only remote runners
+#: report it; the caller may run the job again (elsewhere).
+LOST = "LOST"
+
 #: Every state a L{JobResult} may carry.
-STATES = frozenset({EXIT, CRASH, TIMEOUT, KILLED, SPAWNFAIL})
+STATES = frozenset({EXIT, CRASH, TIMEOUT, KILLED, SPAWNFAIL, LOST})
 
 #: C{exit_status} of a SPAWNFAIL when the command was not found (as a shell).
 STATUS_NOT_FOUND = 127
@@ -47,7 +53,8 @@ class JobResult:
 
     @ivar job_id: the scheduler's job id, copied from the L{JobSpec}.
     @ivar state: one of L{EXIT}, L{CRASH}, L{TIMEOUT}, L{KILLED},
-        L{SPAWNFAIL}.
+        L{SPAWNFAIL}, L{LOST} (remote runners only; C{exit_status} is then 0
+        and the output is what arrived before the loss).
     @ivar exit_status: the exit code when the process exited by itself, the
         signal number when a signal ended it (always so for L{CRASH}; for
         L{TIMEOUT} and L{KILLED} whichever happened), L{STATUS_NOT_FOUND} or
