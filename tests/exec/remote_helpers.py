@@ -15,8 +15,14 @@ from pantasks.exec.remote.slot import IDLE, Slot
 #: The agent of this virtualenv (installed as a console script).
 AGENT = os.path.join(os.path.dirname(sys.executable), "pantasks_agent")
 
+#: The agent's argv: the console script, or (in a virtualenv built before
+#: it existed) the module run by this Python.
+AGENT_ARGV = (
+    [AGENT] if os.access(AGENT, os.X_OK) else [sys.executable, "-m", "pantasks.exec.remote.agent"]
+)
+
 #: Starts the agent directly, no SSH: for tests where SSH is not the point.
-DIRECT = shlex.quote(AGENT)
+DIRECT = shlex.join(AGENT_ARGV)
 
 
 def direct_runner(**kw: Any) -> RemoteRunner:

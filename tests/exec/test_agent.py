@@ -20,7 +20,7 @@ from pantasks.exec.remote.slot import DOWN, IDLE, OFF, connect_argv
 from pantasks.exec.remote.wire import BadRequest, Run, decode_spec, encode_spec
 from pantasks.exec.result import EXIT, KILLED, LOST, SPAWNFAIL, TIMEOUT
 from tests.exec.remote_helpers import (
-    AGENT,
+    AGENT_ARGV,
     direct_runner,
     group_alive,
     idle,
@@ -42,7 +42,7 @@ class CommandLineTests(unittest.SynchronousTestCase):
     """The agent as a program."""
 
     def run_agent(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
-        return subprocess.run([AGENT, *args], input=stdin, capture_output=True, timeout=60)
+        return subprocess.run([*AGENT_ARGV, *args], input=stdin, capture_output=True, timeout=60)
 
     def test_version(self):
         p = self.run_agent("--version")

@@ -329,3 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 def console_main() -> None:
     """The C{pantasks_agent} console script."""
     sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m pantasks.exec.remote.agent
+    console_main()
