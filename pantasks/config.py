@@ -607,6 +607,15 @@ agent_path = string(min=1, default="pantasks_agent")
 max_retries = integer(min=0, default=3)
 
 [limits]
+# The longest value a variable, list element, queue line or book word may
+# hold, in characters (every role); storing a longer one is an error and
+# stores nothing.  A command line may expand to twice this (plus 64 KiB).
+max_value = integer(min=1024, default=16777216)
+# A watch user's own variables (kept for its session, never shared; local
+# variables of a running request count too): at most this many ...
+watch_session_lines = integer(min=0, default=10000)
+# ... and at most this many characters (names and values).
+watch_session_size = integer(min=0, default=33554432)
 # Seconds an execution (a request, a task macro, a script load) may compute
 # before it gives the server back to the others; they take turns.
 slice = float(min=0.001, max=1.0, default=0.01)
@@ -768,6 +777,9 @@ class ControllerSection:
 class LimitsSection:
     """The C{[limits]} section; see L{SERVER_CONFIGSPEC} for each key."""
 
+    max_value: int
+    watch_session_lines: int
+    watch_session_size: int
     slice: float
     request_cpu_watch: float
     request_cpu_control: float

@@ -585,6 +585,7 @@ def build(
     from pantasks.engine import make_engine
     from pantasks.exec.local import raise_nofile_limit
     from pantasks.lang.driver import Slicer
+    from pantasks.lang.policy import Limits
     from pantasks.net.commands import ServerHooks, install
     from pantasks.net.limits import ConnectionLimits
     from pantasks.net.logsink import ServerLog
@@ -639,6 +640,11 @@ def build(
         slicer=Slicer(reactor, conf.limits.slice),
     )
     engine.scheduler.macro_budget = conf.limits.macro_cpu or None
+    engine.interp.set_limits(Limits(
+        max_value=conf.limits.max_value,
+        watch_session_lines=conf.limits.watch_session_lines,
+        watch_session_size=conf.limits.watch_session_size,
+    ))
     db = UserDB(users, load_users, watched)
     srv = conf.server
     factory = LineServerFactory(

@@ -33,7 +33,7 @@ from pantasks.cli.prompt import read_command, setup_readline
 from pantasks.config import ConfigError, PtolemyConfig, load_ptolemy_config
 from pantasks.lang.context import Context, Origin, OutputSink
 from pantasks.lang.interp import Interpreter
-from pantasks.lang.registry import Command, CommandTable
+from pantasks.lang.registry import SESSION, WRITES, Command, CommandTable
 from pantasks.lang.source import block_depth, opens_block
 from pantasks.net.client import (
     DEFAULT_USER,
@@ -224,16 +224,21 @@ class ClientShell:
     # -- the command table ---------------------------------------------------
     def _command_table(self) -> CommandTable:
         table = CommandTable()
-        for name, func, text in (
-            ("task", self.cmd_block, "task NAME ... end: define a task on the server"),
-            ("task.exec", self.cmd_block, "task.exec ... end: (inside task) sent to the server"),
-            ("task.exit", self.cmd_block, "task.exit ... end: (inside task) sent to the server"),
-            ("server", self.cmd_server, "server LINE: run LINE on the server, unexpanded here"),
-            ("shutdown", self.cmd_shutdown, "shutdown [now]: stop the server (now: kill jobs)"),
-            ("disconnect", self.cmd_disconnect, "disconnect: close the connection to the server"),
-            ("connect", self.cmd_connect, "connect [HOST [PORT]]: connect to the server"),
+        for name, func, text, effect in (
+            ("task", self.cmd_block, "task NAME ... end: define a task on the server", WRITES),
+            ("task.exec", self.cmd_block, "task.exec ... end: (inside task) sent to the server",
+             WRITES),
+            ("task.exit", self.cmd_block, "task.exit ... end: (inside task) sent to the server",
+             WRITES),
+            ("server", self.cmd_server, "server LINE: run LINE on the server, unexpanded here",
+             WRITES),
+            ("shutdown", self.cmd_shutdown, "shutdown [now]: stop the server (now: kill jobs)",
+             WRITES),
+            ("disconnect", self.cmd_disconnect, "disconnect: close the connection to the server",
+             SESSION),
+            ("connect", self.cmd_connect, "connect [HOST [PORT]]: connect to the server", SESSION),
         ):
-            table.add(Command(name, func, text, readonly=False))
+            table.add(Command(name, func, text, effect))
         return table
 
     # -- output -------------------------------------------------------------

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pantasks.lang.driver import SLICE, TICKS, Interrupted
+from pantasks.lang.policy import check_values, value_too_long
 
 if TYPE_CHECKING:  # pragma: no cover
     from pantasks.lang.interp import Interpreter
+    from pantasks.lang.policy import WatchPolicy
     from pantasks.lang.queues import Queue
 
 
@@ -149,9 +151,15 @@ class Context:
     loop_break: bool = False
     loop_next: bool = False
     loop_last: bool = False
-    #: Writes stay in C{private_vars}: a C{watch} client may use variables
-    #: in its own session without changing the server's.
+    #: Every variable write goes through L{set_var} (no fast paths that
+    #: store into the globals directly); set when the context has a policy.
     sandboxed: bool = False
+    #: Who runs this execution (a network user's name), or "".
+    user: str = ""
+    #: The caller's role (C{control}, C{watch}), or "" for the server's own.
+    role: str = ""
+    #: What the caller may do (L{pantasks.lang.policy}); None: anything.
+    policy: Optional["WatchPolicy"] = None
     #: Set by C{quit}/C{exit}: every enclosing list, file and macro stops.
     quitting: bool = False
     on_exit: Optional[Callable[[int], None]] = None
@@ -227,11 +235,16 @@ class Context:
         key = self.local_key(name)
         if static:
             self.static_keys.add(key)
-            if key not in self.locals:
-                self.locals[key] = self.interp.statics.get(key, "NULL")
+            if key in self.locals:
+                return
+            value = self.interp.statics.get(key, "NULL")
         else:
             self.static_keys.discard(key)
-            self.locals[key] = "NULL"
+            value = "NULL"
+        if self.policy is not None:
+            self.policy.store_local(self, key, value)
+        else:
+            self.locals[key] = value
 
     def get_var(self, name: str) -> Optional[str]:
         """The value of variable C{name}, or None when it does not exist."""
@@ -250,21 +263,32 @@ class Context:
         return self.get_var(name) is not None
 
     def set_var(self, name: str, value: str) -> None:
-        """Assign: an existing local first, then a private, else a global."""
+        """Assign: an existing local first, then a private, else a global.
+
+        @raise ScriptError: the value is longer than the interpreter's
+            C{max_value}, or the policy refuses (nothing is stored).
+        """
+        if len(value) > self.interp.max_value:
+            raise value_too_long(f"${name}", len(value), self.interp.max_value)
+        if self.policy is not None:
+            self.policy.set_var(self, name, value)
+            return
         if self.locals:
             key = self.local_key(name)
             if key in self.locals:
                 self.locals[key] = value
-                if key in self.static_keys and not self.sandboxed:
+                if key in self.static_keys:
                     self.interp.statics[key] = value
                 return
-        if name in self.private_vars or self.sandboxed:
+        if name in self.private_vars:
             self.private_vars[name] = value
             return
         self.interp.variables[name] = value
 
     def del_var(self, name: str) -> bool:
         """Delete variable C{name}; False when it did not exist."""
+        if self.policy is not None:
+            return self.policy.del_var(self, name)
         key = self._local_key(name)
         if key is not None:
             del self.locals[key]
@@ -275,7 +299,14 @@ class Context:
         return self.interp.variables.pop(name, None) is not None
 
     def set_list(self, name: str, values: list[str]) -> None:
-        """Store C{values} as the list C{name:0..} with C{name:n}."""
+        """Store C{values} as the list C{name:0..} with C{name:n}.
+
+        @raise ScriptError: a value is too long (nothing is stored).
+        """
+        check_values(self.interp, f"${name}", values)
+        if self.policy is not None:
+            items = [(f"{name}:{i}", v) for i, v in enumerate(values)]
+            self.policy.check_many(self, items + [(f"{name}:n", str(len(values)))])
         for i, v in enumerate(values):
             self.set_var(f"{name}:{i}", v)
         self.set_var(f"{name}:n", str(len(values)))
@@ -312,5 +343,8 @@ class Context:
 
     def child(self, sink: Optional[OutputSink] = None) -> "Context":
         """A fresh context on the same interpreter and sink (no frames),
-        part of the same execution (its slices and cancellation)."""
-        return Context(self.interp, sink or self.sink, execution=self.execution)
+        part of the same execution (its slices and cancellation) and for the
+        same caller: same identity, policy and own variables."""
+        return Context(self.interp, sink or self.sink, execution=self.execution,
+                       private_vars=self.private_vars, sandboxed=self.sandboxed,
+                       user=self.user, role=self.role, policy=self.policy)

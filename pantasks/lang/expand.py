@@ -29,8 +29,6 @@ NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 #: How many values containing C{$} one line may expand (a value that
 #: refers to itself would otherwise never end).
 MAX_RESCANS = 10000
-#: The longest line expansion may build.
-MAX_LENGTH = 16 * 1024 * 1024
 ASSIGN_OPS = ("=", "+=", "-=", "++", "--")
 
 
@@ -134,8 +132,8 @@ def expand(ctx: "Context", line: str) -> str:
                     tail.append(rest)
                 head = head[:pos] + value
             limit = len(head)
-            if limit > MAX_LENGTH:
-                raise ScriptError("variable expansion makes the line too long")
+            if limit > ctx.interp.max_line:
+                raise _too_long(ctx)
             pos = head.rfind("$", 0, limit)
         else:
             if rest:
@@ -148,9 +146,16 @@ def expand(ctx: "Context", line: str) -> str:
     tail.append(head[:limit])
     tail.reverse()
     out = "".join(tail)
-    if len(out) > MAX_LENGTH:
-        raise ScriptError("variable expansion makes the line too long")
+    if len(out) > ctx.interp.max_line:
+        raise _too_long(ctx)
     return out
+
+
+def _too_long(ctx: "Context") -> ScriptError:
+    """The error for a line longer than the interpreter's C{max_line}
+    (twice C{[limits] max_value}, and some room)."""
+    return ScriptError(f"variable expansion makes the line too long "
+                       f"(over {ctx.interp.max_line} characters)")
 
 
 def _glues(head: str, pos: int) -> bool:

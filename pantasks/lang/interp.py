@@ -37,8 +37,9 @@ from pantasks.lang.context import Context, Frame, OutputSink
 from pantasks.lang.driver import Interrupted, Slicer, drive
 from pantasks.lang.errors import ExprError, RecursionTooDeep, ScriptError
 from pantasks.lang.expand import expand
+from pantasks.lang.policy import Limits, value_too_long
 from pantasks.lang.registry import LANGUAGE, Command, CommandTable
-from pantasks.lang.source import Cursor, Line, is_end, read_script
+from pantasks.lang.source import Cursor, Line, is_end, opens_block, read_script
 from pantasks.lang.words import WHITESPACE, split_pieces, split_words
 
 log = Logger()
@@ -123,6 +124,9 @@ class Interpreter:
     @ivar verbose: C{opihi verbose} mode: C{off}, C{on} or C{error}.
     @ivar quit_handler: called with (context, exit code) by C{quit}/C{exit}.
     @ivar max_macro_depth: deepest macro nesting allowed.
+    @ivar limits: the memory L{Limits} (set with L{set_limits}).
+    @ivar max_value: C{limits.max_value}, kept at hand for L{Context.set_var}.
+    @ivar max_line: the longest line variable expansion may build.
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class Interpreter:
         self.verbose = "off"
         self.quit_handler: Any = None
         self.max_macro_depth = MAX_MACRO_DEPTH
+        self.set_limits(Limits())
         self.log_sink = log_sink or OutputSink()
         self._prefix_cache: dict[str, Any] = {}
         self._names: Optional[list[str]] = None
@@ -188,12 +193,34 @@ class Interpreter:
         v["MODULES:0"] = modules
         v["MODULES:n"] = "1"
 
-    def new_context(self, sink: Optional[OutputSink] = None) -> Context:
+    def set_limits(self, limits: Limits) -> None:
+        """Use C{limits} (pantasks.conf C{[limits]}) from now on."""
+        self.limits = limits
+        self.max_value = limits.max_value
+        self.max_line = limits.max_line
+
+    def new_context(
+        self,
+        sink: Optional[OutputSink] = None,
+        user: str = "",
+        role: str = "",
+        policy: Any = None,
+    ) -> Context:
         """A fresh execution context writing to C{sink} (default: the log).
 
         @param sink: where the execution's output goes.
+        @param user: who runs it (a network user), for messages.
+        @param role: the user's role.
+        @param policy: what the caller may do (L{pantasks.lang.policy});
+            None: anything.  A policy's own variables become the context's
+            private variables.
         """
-        return Context(self, sink or self.log_sink)
+        if policy is None:
+            return Context(self, sink or self.log_sink, user=user, role=role)
+        ctx = Context(self, sink or self.log_sink, private_vars=policy.variables,
+                      sandboxed=True, user=user, role=role, policy=policy)
+        policy.begin(ctx)
+        return ctx
 
     # -- command lookup ---------------------------------------------------
     def names(self) -> list[str]:
@@ -427,8 +454,7 @@ class Interpreter:
                     piece = remove_backslashes(piece)
                 argv = split_words(piece)
                 if not argv:
-                    self.variables["STATUS"] = "1"
-                    return 1
+                    return self._finish(ctx, 1, raw or piece)
                 r = self.call(ctx, argv)
         except ScriptError as e:
             ctx.error(str(e))
@@ -448,13 +474,19 @@ class Interpreter:
 
     def _escape(self, ctx: Context, raw: str) -> int:
         """A line that failed before or inside its command: STATUS 0."""
-        self.variables["STATUS"] = "0"
+        if ctx.policy is None:
+            self.variables["STATUS"] = "0"
+        else:
+            ctx.policy.set_status(ctx, "0")
         if self.verbose != "off":
             ctx.err(f"error on line: {raw}\n")
         return 0
 
     def _finish(self, ctx: Context, r: int, raw: str) -> int:
-        self.variables["STATUS"] = "1" if r == 1 else str(r)
+        if ctx.policy is None:
+            self.variables["STATUS"] = "1" if r == 1 else str(r)
+        else:
+            ctx.policy.set_status(ctx, "1" if r == 1 else str(r))
         if r == 0:
             msg = ctx.get_var("ERRORMSG")
             if msg:
@@ -498,12 +530,24 @@ class Interpreter:
             ctx.error(f"{quote(argv[0])}: Command not found.")
             return -1
         argv[0] = target.name
+        if ctx.policy is not None:
+            why = ctx.policy.refuse_call(ctx, target, argv)
+            if why is not None:
+                return self._refuse(ctx, argv, why)
         if target.__class__ is Macro:
             return self.call_macro(ctx, target, argv)
         r = target.func(ctx, argv)
         if r is None:
             return 0
         return r
+
+    def _refuse(self, ctx: Context, argv: list[str], why: str) -> int:
+        """Report a call the policy refused (one line); a block it would
+        have read (C{macro NAME}, C{task NAME}) is skipped, not run."""
+        ctx.error(why)
+        if ctx.cursor is not None and opens_block(" ".join(argv)):
+            ctx.cursor.collect_body()
+        return 0
 
     def call_macro(self, ctx: Context, macro: Macro, argv: list[str]) -> Any:
         """Run C{macro} with arguments C{argv} (C{argv[0]} is its name).
@@ -567,7 +611,14 @@ class Interpreter:
         if rhs[:1] == "`":
             if len(rhs) < 2 or rhs[-1] != "`":
                 raise ScriptError("syntax error")
+            if ctx.policy is not None:
+                why = ctx.policy.refuse_program(ctx, rhs[1:-1])
+                if why is not None:
+                    raise ScriptError(why)
             return self._assign_backtick(ctx, name, rhs[1:-1])
+        if len(rhs) > self.max_value:
+            # Refused before evaluating: no expression is that long.
+            raise value_too_long(f"${name}", len(rhs), self.max_value)
         if rhs:
             try:
                 rhs = _expr.evaluate(rhs)

@@ -232,7 +232,7 @@ class Queue:
     #: Upper bound on replacement passes per line in L{substr}.
     MAX_SUBSTR_PASSES = 1000
 
-    def substr(self, match: str, replace: str) -> None:
+    def substr(self, match: str, replace: str, max_line: Optional[int] = None) -> None:
         """Replace every occurrence of C{match} by C{replace} in every line,
         repeating while the line still contains C{match}.
 
@@ -240,14 +240,26 @@ class Queue:
         C{match} (or an empty C{match}) hung the program.  Here an empty
         C{match} changes nothing, a C{replace} containing C{match} gets a
         single pass, and any line gets at most L{MAX_SUBSTR_PASSES} passes.
+
+        @param max_line: the longest line allowed (C{[limits] max_value});
+            a pass that would make a longer one is refused before it is
+            made, and the queue is then left as it was.
+        @raise ScriptError: a line would be longer than C{max_line}.
         """
         if not match:
             return
         passes = 1 if match in replace else self.MAX_SUBSTR_PASSES
+        grow = len(replace) - len(match)
         out = []
         for line in self.lines:
             n = 0
             while match in line and n < passes:
+                if max_line is not None and grow > 0 and \
+                        len(line) + line.count(match) * grow > max_line:
+                    from pantasks.lang.policy import value_too_long
+
+                    raise value_too_long(f"queue {self.name}",
+                                         len(line) + line.count(match) * grow, max_line)
                 line = line.replace(match, replace)
                 n += 1
             out.append(line)

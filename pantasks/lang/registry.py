@@ -21,36 +21,59 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+
+
+#: What a command call may change, as it declares it (see L{Command.effect}).
+#: It changes nothing anyone else can see: it prints, or reads shared state.
+READS = "reads"
+#: It changes variables only, and only through L{Context.set_var}, so the
+#: variable rule of the caller's policy applies (C{sprintf}, C{strsub}...).
+VARIABLES = "variables"
+#: It changes only the caller's own connection (C{watch on}, C{quit}).
+SESSION = "session"
+#: It changes shared state: tasks, jobs, macros, books, queues, files on
+#: disk, the working directory, the scheduler, the controller, output
+#: redirection, the log, interpreter modes.
+WRITES = "writes"
+#: It starts programs on the server host (C{exec}, C{list -x}...).
+RUNS = "runs"
+#: It reads the contents of files on the server host (C{input}, C{list -file}).
+FILES = "files"
+
+#: Every effect a command may declare.
+EFFECTS = frozenset((READS, VARIABLES, SESSION, WRITES, RUNS, FILES))
 
 
 @dataclass
 class Command:
     """One built-in command.
 
-    @ivar readonly: True when the command changes no server state; a
-        C{watch} client may run only these.
-    @ivar block: True when the command reads a block of following lines
-        (C{macro}, C{task}, C{for}...), so the server answers C{MORE}.
+    @ivar effect: what a call may change: one of L{EFFECTS}, or a function
+        of argv giving one for commands whose sub-commands or options
+        differ (C{book list} reads, C{book setword} writes), or None when
+        the command declares nothing.  The execution's policy
+        (L{pantasks.lang.policy}) decides from it; a command that declares
+        nothing is refused to every restricted caller (default deny).
     @ivar generator: True when C{func} is a generator function.
     """
 
     name: str
     func: Callable[..., Any]
     help: str = ""
-    readonly: Any = True
+    effect: Any = None
     generator: bool = field(default=False)
 
     def __post_init__(self) -> None:
         self.generator = inspect.isgeneratorfunction(self.func)
 
-    def is_readonly(self, argv: list[str]) -> bool:
-        """Whether this call changes nothing; C{readonly} may be a function
-        of argv for commands whose sub-commands differ (C{book list} reads,
-        C{book setword} writes)."""
-        if callable(self.readonly):
-            return bool(self.readonly(argv))
-        return bool(self.readonly)
+    def effect_of(self, argv: list[str]) -> Optional[str]:
+        """What this call (C{argv}, C{argv[0]} the command's name) may
+        change: one of L{EFFECTS}, or None when undeclared."""
+        effect = self.effect
+        if callable(effect):
+            effect = effect(argv)
+        return effect if effect in EFFECTS else None
 
 
 class CommandTable:
@@ -60,12 +83,13 @@ class CommandTable:
         self.commands: dict[str, Command] = {}
 
     def command(
-        self, name: str, help: str = "", *, readonly: Any = True
+        self, name: str, help: str = "", *, effect: Any = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator registering C{func} under C{name}."""
+        """Decorator registering C{func} under C{name}; C{effect} is its
+        declaration (see L{Command.effect})."""
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            self.add(Command(name, func, help, readonly))
+            self.add(Command(name, func, help, effect))
             return func
 
         return register

@@ -45,9 +45,6 @@ FAULTS: dict[str, Fault] = {
     "TOO_MANY_CONNECTIONS": Fault("ERR", "too many connections", True),
     "BAD_UTF8": Fault("E", "request is not valid UTF-8{discarded}", False),
     "BLOCK_TOO_LONG": Fault("E", "block too long (over {limit} lines or bytes); discarded", False),
-    "PERMISSION_DENIED": Fault(
-        "E", "{command}: permission denied (user {user} has the watch role)", False
-    ),
     "INTERNAL": Fault("E", "internal error (see server log)", False),
 }
 

@@ -1,6 +1,5 @@
 # -*- test-case-name: tests.net.test_commands -*-
-"""Commands only a server has: C{server ...}, C{watch}, C{shutdown}, and
-the rule that a C{watch} user may only look.
+"""Commands only a server has: C{server ...}, C{watch}, C{shutdown}.
 
 C{server SUB} exists because the original client ran C{input}, C{module},
 C{cd}, C{pwd}, C{output} and C{exit} itself; prefixing them with C{server}
@@ -8,10 +7,9 @@ runs them here, in the server's directory and with its C{MODULES}.
 C{server output} redirects the I{server log} (not the connection: the
 original's version also silenced every client until undone).
 
-The role rule is enforced in one place, L{install_role_guard}: every
-command and macro call of a C{watch} user's execution passes a check that
-refuses non-read-only commands and all macros (a macro may do anything)
-with one C{E} line naming the command.
+What a C{watch} user may run is decided by the interpreter's policy
+(L{pantasks.lang.policy}) from each command's declared effect; the
+network layer only gives each connection's contexts their policy.
 """
 
 from __future__ import annotations
@@ -22,9 +20,7 @@ from typing import Any, Callable, Optional
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError, UsageError
 from pantasks.lang.interp import quote
-from pantasks.lang.registry import CommandTable
-from pantasks.net import fault_line
-from pantasks.net.auth import WATCH
+from pantasks.lang.registry import FILES, READS, SESSION, VARIABLES, WRITES, CommandTable
 
 #: The server-only commands, installed into an interpreter by L{install}.
 SERVER = CommandTable()
@@ -43,13 +39,6 @@ SERVER_SUBCOMMANDS = (
     ("pwd", "check local directory"),
     ("output", "set server output destinations"),
 )
-
-#: C{server} subcommands a C{watch} user may run.
-READONLY_SERVER_SUBCOMMANDS = frozenset(("pwd", "help"))
-
-#: Commands a C{watch} user may run although they are not read-only:
-#: typed by a client, they only end that client's session.
-SESSION_COMMANDS = frozenset(("quit", "exit"))
 
 
 class ServerHooks:
@@ -96,12 +85,21 @@ def _builtin(ctx: Context, name: str) -> Any:
     return cmd.func
 
 
-def _server_readonly(argv: list[str]) -> bool:
-    return len(argv) > 1 and argv[1].lower() in READONLY_SERVER_SUBCOMMANDS
+def _server_effect(argv: list[str]) -> str:
+    """C{server help} reads, C{server pwd} may set a variable, C{server
+    input}/C{module} read files; every other form changes the server."""
+    sub = argv[1] if len(argv) > 1 else ""
+    if sub.lower() == "help":
+        return READS
+    if sub == "pwd":
+        return VARIABLES
+    if sub in ("input", "module"):
+        return FILES
+    return WRITES
 
 
 @command("server", help="server SUBCOMMAND ...: input/module/cd/pwd/output/run/stop/halt/exit "
-         "on the server (server help)", readonly=_server_readonly)
+         "on the server (server help)", effect=_server_effect)
 def cmd_server(ctx: Context, argv: list[str]) -> Any:
     if len(argv) < 2:
         raise UsageError("USAGE: server (command) ...")
@@ -144,7 +142,7 @@ def _shutdown(ctx: Context, hooks: ServerHooks, now: bool) -> int:
 
 
 @command("shutdown", help="shutdown [now]: stop the server; running jobs finish first "
-         "(now: they are killed)", readonly=False)
+         "(now: they are killed)", effect=WRITES)
 def cmd_shutdown(ctx: Context, argv: list[str]) -> int:
     if argv[1:] not in ([], ["now"]):
         raise UsageError("USAGE: shutdown [now]")
@@ -152,7 +150,7 @@ def cmd_shutdown(ctx: Context, argv: list[str]) -> int:
 
 
 @command("watch", help="watch [on|off] [-jobs]: receive server log lines (L) and, with "
-         "-jobs, job events (J) between replies")
+         "-jobs, job events (J) between replies", effect=SESSION)
 def cmd_watch(ctx: Context, argv: list[str]) -> int:
     conn = connection_of(ctx)
     if conn is None:
@@ -193,8 +191,10 @@ def _session_arg(ctx: Context, argv: list[str]) -> Any:
     return conn
 
 
+# Declared as writing although it only lists: it shows every user's
+# requests, which a watch user may not see.
 @command("sessions", help="sessions: list client connections (id, user, role, address, "
-         "connected since, CPU seconds, running request)", readonly=False)
+         "connected since, CPU seconds, running request)", effect=WRITES)
 def cmd_sessions(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 1:
         raise UsageError("USAGE: sessions")
@@ -220,7 +220,7 @@ def _who(ctx: Context) -> str:
 
 
 @command("cancel", help="cancel ID: interrupt the request session ID is running",
-         readonly=False)
+         effect=WRITES)
 def cmd_cancel(ctx: Context, argv: list[str]) -> int:
     conn = _session_arg(ctx, argv)
     if conn is connection_of(ctx):
@@ -232,7 +232,7 @@ def cmd_cancel(ctx: Context, argv: list[str]) -> int:
 
 
 @command("disconnect", help="disconnect ID: close session ID (its request is cancelled)",
-         readonly=False)
+         effect=WRITES)
 def cmd_disconnect(ctx: Context, argv: list[str]) -> int:
     conn = _session_arg(ctx, argv)
     conn.factory.log_event(f"session {conn.session_id} ({conn.peer}) disconnected by "
@@ -245,74 +245,10 @@ def cmd_disconnect(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-# -- the watch role -----------------------------------------------------------
-def refusal(interp: Any, ctx: Context, argv: list[str]) -> Optional[str]:
-    """
-    Why a C{watch} user may not run C{argv}, as an C{E} line's text, or
-    None when it is allowed.
-    """
-    try:
-        target = interp.resolve(argv[0])
-    except ScriptError:
-        return None  # the call reports the ambiguity itself
-    if target is None:
-        return None  # "Command not found." (or the fallback) as usual
-    is_readonly = getattr(target, "is_readonly", None)
-    if is_readonly is None:  # a macro: it may run anything
-        allowed = False
-    elif target.name in SESSION_COMMANDS:
-        allowed = True
-    else:
-        allowed = bool(is_readonly(argv))
-    if allowed:
-        return None
-    user = getattr(ctx, "user", "?")
-    return fault_line("PERMISSION_DENIED", command=target.name, user=user)[2:]
-
-
-def install_role_guard(interp: Any) -> None:
-    """
-    Make every command and macro call check the execution's role: a
-    context with C{role == "watch"} may run only read-only commands, and
-    no C{$X = `command`} (it runs a shell command).
-
-    Contexts without a role (the server log, task macros, a script the
-    server loads) and C{control} users are not affected.  Installed once
-    per interpreter (it wraps C{interp.call}).
-    """
-    if getattr(interp, "_role_guard", False):
-        return
-    plain_call = interp.call
-
-    def call(ctx: Context, argv: list[str]) -> Any:
-        if getattr(ctx, "role", None) == WATCH:
-            why = refusal(interp, ctx, argv)
-            if why is not None:
-                ctx.err(why + "\n")
-                return 0
-        return plain_call(ctx, argv)
-
-    plain_assign = interp.assign
-
-    def assign(ctx: Context, line: str) -> Any:
-        # $X = `command` runs a shell command: no read-only user may.
-        if "`" in line and getattr(ctx, "role", None) == WATCH:
-            inner = line.split("`")[1].split()
-            shown = f"`{inner[0] if inner else ''}`"
-            user = getattr(ctx, "user", "?")
-            ctx.err(fault_line("PERMISSION_DENIED", command=shown, user=user)[2:] + "\n")
-            return 0
-        return plain_assign(ctx, line)
-
-    interp.call = call
-    interp.assign = assign
-    interp._role_guard = True
-
-
 def install(interp: Any, hooks: ServerHooks) -> None:
     """
-    Add the server-only commands to C{interp}, connect them to C{hooks},
-    route C{quit}/C{exit}, and install the role guard.
+    Add the server-only commands to C{interp}, connect them to C{hooks}
+    and route C{quit}/C{exit}.
 
     C{quit} or C{exit} typed by a network client ends that client's
     session (as C{QUIT}); in a script the server runs it calls
@@ -334,4 +270,3 @@ def install(interp: Any, hooks: ServerHooks) -> None:
             ctx.err("exit: ignored in the server (use shutdown to stop it)\n")
 
     interp.quit_handler = quit_handler
-    install_role_guard(interp)

@@ -49,6 +49,7 @@ from pantasks.config import LimitsSection, load_server_config
 from pantasks.lang import internal
 from pantasks.lang.context import Origin, OutputSink
 from pantasks.lang.internal import escape
+from pantasks.lang.policy import policy_for
 from pantasks.lang.source import is_end, opens_block
 from pantasks.net import FAULTS, fault_line
 from pantasks.net.access import AccessList
@@ -223,6 +224,7 @@ class LineServerProtocol(LineReceiver):
         self.MAX_LENGTH = min(MAX_AUTH_LINE, factory.max_line_length)  # until login
         self.state = "auth"
         self.avatar: Any = None
+        self.policy: Any = None
         self.nonce = secrets.token_hex(16)
         self.peer = ""
         self.sink = ConnectionSink(self)
@@ -500,6 +502,9 @@ class LineServerProtocol(LineReceiver):
             self.send_fault("TOO_MANY_CONNECTIONS")
             return
         self.avatar = avatar
+        # What this user may do: the same policy (and so the same own
+        # variables, for a watch user) for every request of the connection.
+        self.policy = policy_for(avatar.role, avatar.name, self.factory.interp.limits)
         self._logout = logout
         self.state = "ready"
         self.MAX_LENGTH = factory.max_line_length
@@ -613,16 +618,7 @@ class LineServerProtocol(LineReceiver):
         factory = self.factory
         interp = factory.interp
         self._busy = True
-        ctx = interp.new_context(self.sink)
-        ctx.role = self.avatar.role
-        ctx.user = self.avatar.name
-        if ctx.role == WATCH:
-            # A watch user's variables live in its own session, never in
-            # the server's globals.
-            ctx.sandboxed = True
-            if not hasattr(self, "session_vars"):
-                self.session_vars: dict[str, str] = {}
-            ctx.private_vars = self.session_vars
+        ctx = interp.new_context(self.sink, self.avatar.name, self.avatar.role, self.policy)
         items = [(ln, Origin(None, n)) for n, ln in enumerate(lines, 1) if ln]
         self._ctx = ctx
         budget = factory.request_budget(ctx.role)

@@ -18,7 +18,7 @@ from pantasks.lang.errors import ScriptError, UsageError
 from pantasks.lang.interp import quote
 from pantasks.lang.names import check_name, is_safe_name
 from pantasks.lang.numbers import finite, int_of_digits, parse_whole
-from pantasks.lang.registry import CommandTable
+from pantasks.lang.registry import READS, RUNS, WRITES, CommandTable
 from pantasks.lang.source import is_end
 from pantasks.sched.model import SPECIAL_EXITS, Task
 from pantasks.sched.render import (
@@ -107,7 +107,7 @@ TASK_USAGE = (
 )
 
 
-@command("task", help="task NAME / definition lines / end: define or edit a task", readonly=False)
+@command("task", help="task NAME / definition lines / end: define or edit a task", effect=WRITES)
 def cmd_task(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
         _consume_block(ctx)
@@ -159,7 +159,7 @@ def _consume_block(ctx: Context) -> None:
         cursor.collect_body()
 
 
-@command("task.exec", help="task.exec / lines / end: macro run before each job", readonly=False)
+@command("task.exec", help="task.exec / lines / end: macro run before each job", effect=WRITES)
 def cmd_task_exec(ctx: Context, argv: list[str]) -> int:
     cursor = getattr(ctx, "cursor", None)
     body, closed = cursor.collect_body() if cursor else ([], False)
@@ -172,7 +172,7 @@ def cmd_task_exec(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("task.exit", help="task.exit N|default|crash|timeout / lines / end", readonly=False)
+@command("task.exit", help="task.exit N|default|crash|timeout / lines / end", effect=WRITES)
 def cmd_task_exit(ctx: Context, argv: list[str]) -> int:
     cursor = getattr(ctx, "cursor", None)
     body, closed = cursor.collect_body() if cursor else ([], False)
@@ -200,7 +200,7 @@ def cmd_task_exit(ctx: Context, argv: list[str]) -> int:
 
 
 # -- definition keywords -----------------------------------------------------
-@command("command", help="command ARG0 [ARG...]: the task's command", readonly=False)
+@command("command", help="command ARG0 [ARG...]: the task's command", effect=WRITES)
 def cmd_command(ctx: Context, argv: list[str]) -> int:
     task = _target(ctx)
     if len(argv) < 2:
@@ -210,7 +210,7 @@ def cmd_command(ctx: Context, argv: list[str]) -> int:
 
 
 @command("options", help="options WORD...: words handed to the exit macros as $options:N",
-         readonly=False)
+         effect=WRITES)
 def cmd_options(ctx: Context, argv: list[str]) -> int:
     task = _target(ctx)
     if len(argv) < 2:
@@ -229,7 +229,7 @@ HOST_USAGE = (
 
 
 @command("host", help="host local|anyhost|NAME [-required]: where the task's jobs run",
-         readonly=False)
+         effect=WRITES)
 def cmd_host(ctx: Context, argv: list[str]) -> int:
     args = argv[1:]
     required = "-required" in args
@@ -248,7 +248,7 @@ def cmd_host(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("periods", help="periods [-poll S] [-exec S] [-timeout S]", readonly=False)
+@command("periods", help="periods [-poll S] [-exec S] [-timeout S]", effect=WRITES)
 def cmd_periods(ctx: Context, argv: list[str]) -> int:
     task = _target(ctx)
     usage = "USAGE: periods [-poll value] [-exec value] [-timeout value]"
@@ -276,9 +276,9 @@ def _dump(ctx: Context, argv: list[str], attr: str) -> int:
     return 1
 
 
-command("stdout", help="stdout FILE|NULL: append the jobs' stdout to FILE", readonly=False)(
+command("stdout", help="stdout FILE|NULL: append the jobs' stdout to FILE", effect=WRITES)(
     lambda ctx, argv: _dump(ctx, argv, "stdout_path"))
-command("stderr", help="stderr FILE|NULL: append the jobs' stderr to FILE", readonly=False)(
+command("stderr", help="stderr FILE|NULL: append the jobs' stderr to FILE", effect=WRITES)(
     lambda ctx, argv: _dump(ctx, argv, "stderr_path"))
 
 
@@ -296,12 +296,12 @@ def _set_count(ctx: Context, argv: list[str], attr: str) -> int:
 
 
 command("npending", help="npending N: at most N jobs of the task at once (0 = no limit)",
-        readonly=False)(lambda ctx, argv: _set_count(ctx, argv, "npending_max"))
-command("nmax", help="nmax N: at most N jobs in all (0 = no limit)", readonly=False)(
+        effect=WRITES)(lambda ctx, argv: _set_count(ctx, argv, "npending_max"))
+command("nmax", help="nmax N: at most N jobs in all (0 = no limit)", effect=WRITES)(
     lambda ctx, argv: _set_count(ctx, argv, "nmax"))
 
 
-@command("active", help="active true|false: whether the task launches jobs", readonly=False)
+@command("active", help="active true|false: whether the task launches jobs", effect=WRITES)
 def cmd_active(ctx: Context, argv: list[str]) -> int:
     task = _defining(ctx)
     if len(argv) != 2:
@@ -313,7 +313,7 @@ def cmd_active(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("nice", help="nice N: run the task's jobs at nice level N (0..20)", readonly=False)
+@command("nice", help="nice N: run the task's jobs at nice level N (0..20)", effect=WRITES)
 def cmd_nice(ctx: Context, argv: list[str]) -> int:
     task = _defining(ctx)
     usage = "ERROR: nice (nicelevel) -- nicelevel must be an integer 0 to 20"
@@ -323,7 +323,7 @@ def cmd_nice(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("trange", help="trange START STOP [-nmax N] [-exclude] | trange -reset", readonly=False)
+@command("trange", help="trange START STOP [-nmax N] [-exclude] | trange -reset", effect=WRITES)
 def cmd_trange(ctx: Context, argv: list[str]) -> int:
     task = _defining(ctx)
     if len(argv) == 2 and argv[1] == "-reset":
@@ -345,7 +345,7 @@ def _noargs(argv: list[str]) -> None:
         raise UsageError(f"USAGE: {argv[0]}")
 
 
-@command("run", help="run: launch tasks and harvest jobs", readonly=False)
+@command("run", help="run: launch tasks and harvest jobs", effect=WRITES)
 def cmd_run(ctx: Context, argv: list[str]) -> int:
     _noargs(argv)
     scheduler_of(ctx).run()
@@ -353,7 +353,7 @@ def cmd_run(ctx: Context, argv: list[str]) -> int:
 
 
 @command("stop", help="stop: launch no new jobs (running jobs are still harvested)",
-         readonly=False)
+         effect=WRITES)
 def cmd_stop(ctx: Context, argv: list[str]) -> int:
     _noargs(argv)
     scheduler_of(ctx).stop()
@@ -361,7 +361,7 @@ def cmd_stop(ctx: Context, argv: list[str]) -> int:
 
 
 @command("halt", help="halt: launch nothing and harvest nothing until run or stop",
-         readonly=False)
+         effect=WRITES)
 def cmd_halt(ctx: Context, argv: list[str]) -> int:
     _noargs(argv)
     scheduler_of(ctx).halt()
@@ -374,7 +374,13 @@ USAGE: status [-tasks] [-jobs] [-taskinfo|-info|-v|-verbose|-details]
 """
 
 
-@command("status", help="status [options]: the scheduler, its tasks and jobs")
+def _status_effect(argv: list[str]) -> str:
+    """C{-taskstatsreset} resets statistics; every other form only reads."""
+    return WRITES if "-taskstatsreset" in argv[1:] else READS
+
+
+@command("status", help="status [options]: the scheduler, its tasks and jobs",
+         effect=_status_effect)
 def cmd_status(ctx: Context, argv: list[str]) -> int:
     sched = scheduler_of(ctx)
     now = sched.reactor.seconds()
@@ -432,7 +438,7 @@ def _controller_running(sched: Any) -> bool:
     return bool(getattr(sched, "controller_running", False))
 
 
-@command("showtask", help="showtask NAME: a task's settings and macros")
+@command("showtask", help="showtask NAME: a task's settings and macros", effect=READS)
 def cmd_showtask(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 2:
         raise UsageError("USAGE: showtask (task)")
@@ -450,7 +456,7 @@ def _job_id(text: str, usage: str) -> int:
     return parse_whole(text, usage)
 
 
-@command("kill", help="kill JOBID: kill a job and everything it started", readonly=False)
+@command("kill", help="kill JOBID: kill a job and everything it started", effect=WRITES)
 def cmd_kill(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 2:
         raise UsageError("USAGE: kill (JobID)")
@@ -471,7 +477,7 @@ def _kill(ctx: Context, text: str, usage: str) -> int:
 DELETE_USAGE = "USAGE: delete job (JobID)\nUSAGE: delete task (TaskName) [-force]"
 
 
-@command("delete", help="delete job JOBID | delete task NAME [-force]", readonly=False)
+@command("delete", help="delete job JOBID | delete task NAME [-force]", effect=WRITES)
 def cmd_delete(ctx: Context, argv: list[str]) -> int:
     what = argv[1] if len(argv) > 1 else ""
     if what == "job":
@@ -491,7 +497,7 @@ def cmd_delete(ctx: Context, argv: list[str]) -> int:
     raise UsageError(DELETE_USAGE)
 
 
-@command("flush", help="flush jobs: kill and forget every job", readonly=False)
+@command("flush", help="flush jobs: kill and forget every job", effect=WRITES)
 def cmd_flush(ctx: Context, argv: list[str]) -> int:
     if argv[1:] != ["jobs"]:
         raise UsageError("USAGE: flush jobs")
@@ -500,7 +506,7 @@ def cmd_flush(ctx: Context, argv: list[str]) -> int:
 
 
 @command("verbose", help="verbose [on|off|threads|toggle]: scheduler messages in the log",
-         readonly=False)
+         effect=lambda argv: READS if len(argv) == 1 else WRITES)
 def cmd_verbose(ctx: Context, argv: list[str]) -> int:
     sched = scheduler_of(ctx)
     if len(argv) == 1:
@@ -517,7 +523,7 @@ def cmd_verbose(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("version", help="version: program versions")
+@command("version", help="version: program versions", effect=READS)
 def cmd_version(ctx: Context, argv: list[str]) -> int:
     import platform
 
@@ -531,7 +537,7 @@ def cmd_version(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("job", help="job [-host H] COMMAND...: run a one-off job", readonly=False)
+@command("job", help="job [-host H] COMMAND...: run a one-off job", effect=RUNS)
 def cmd_job(ctx: Context, argv: list[str]) -> int:
     args = argv[1:]
     host = None
@@ -545,7 +551,7 @@ def cmd_job(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("jobs", help="jobs: list running jobs")
+@command("jobs", help="jobs: list running jobs", effect=READS)
 def cmd_jobs(ctx: Context, argv: list[str]) -> int:
     ctx.out(render_job_list(list(scheduler_of(ctx).jobs.values())))
     return 1

@@ -31,7 +31,7 @@ from twisted.test import iosim
 
 from pantasks.lang.context import CollectingSink, Context, Origin
 from pantasks.lang.interp import Interpreter
-from pantasks.lang.registry import Command, CommandTable
+from pantasks.lang.registry import WRITES, Command, CommandTable
 from pantasks.lang.source import block_depth
 from pantasks.net.auth import hmac_response
 
@@ -62,7 +62,7 @@ class FakeServerFactory(protocol.ServerFactory):
             ("watch", self.cmd_watch),
             ("server", self.cmd_server),
         ):
-            table.add(Command(name, func, f"{name} (fake server)", readonly=False))
+            table.add(Command(name, func, f"{name} (fake server)", effect=WRITES))
         self.interp = Interpreter(tables=[table])
 
     def buildProtocol(self, addr: Any) -> "FakeServerProtocol":

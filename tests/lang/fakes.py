@@ -10,6 +10,7 @@ from twisted.internet.defer import Deferred, succeed
 from pantasks.lang.books import BookStore
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError
+from pantasks.lang.policy import DEFAULT_MAX_VALUE, Limits
 from pantasks.lang.queues import Queue
 from pantasks.lang.registry import LANGUAGE
 
@@ -31,6 +32,8 @@ class FakeInterp:
         self.commands: list[str] = []
         self.blocks: list[list[str]] = []
         self.block_result: Any = 1
+        self.max_value = DEFAULT_MAX_VALUE
+        self.max_line = Limits().max_line
 
     def shell_capture(self, cmd: str, err: Any = None) -> Deferred:
         self.commands.append(cmd)

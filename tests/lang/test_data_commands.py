@@ -12,7 +12,7 @@ from pantasks.lang.commands import data
 from pantasks.lang.context import CollectingSink, Context
 from pantasks.lang.errors import ScriptError
 from pantasks.lang.queues import Queue
-from pantasks.lang.registry import LANGUAGE
+from pantasks.lang.registry import LANGUAGE, READS, RUNS, VARIABLES, WRITES
 
 from tests.lang.fakes import FakeInterp, err, out, run
 from tests.lang.test_metadata import IPPHOSTS, IPPTOOL
@@ -57,20 +57,19 @@ class TestRegistration:
             assert name in LANGUAGE.commands, name
             assert LANGUAGE.commands[name].help
 
-    def test_readonly_only_for_pure_listings(self) -> None:
-        readonly = {n for n in self.names if LANGUAGE.commands[n].readonly is True}
-        assert readonly == {"queuelist", "queueprint"}
+    def test_effects(self) -> None:
+        effects = {n: LANGUAGE.commands[n].effect for n in self.names}
+        assert {n for n, e in effects.items() if e == READS} == {"queuelist", "queueprint"}
+        assert effects["queuesize"] == VARIABLES
+        assert effects["queueload"] == RUNS
 
-    def test_book_readers_are_readonly_without_var(self) -> None:
+    def test_book_readers_change_only_variables(self) -> None:
         book = LANGUAGE.commands["book"]
-        assert book.is_readonly(["book", "listbook", "b"])
-        assert book.is_readonly(["book", "getword", "b", "p", "w"])
-        assert not book.is_readonly(["book", "getword", "b", "p", "w", "-var", "v"])
-        assert not book.is_readonly(["book", "setword", "b", "p", "w", "x"])
-        assert not book.is_readonly(["book", "init", "b"])
-        size = LANGUAGE.commands["queuesize"]
-        assert size.is_readonly(["queuesize", "q"])
-        assert not size.is_readonly(["queuesize", "q", "-var", "n"])
+        assert book.effect_of(["book", "listbook", "b"]) == VARIABLES
+        assert book.effect_of(["book", "getword", "b", "p", "w", "-var", "v"]) == VARIABLES
+        assert book.effect_of(["book", "setword", "b", "p", "w", "x"]) == WRITES
+        assert book.effect_of(["book", "init", "b"]) == WRITES
+        assert book.effect_of(["book"]) == WRITES
 
     def test_queueload_is_a_generator(self) -> None:
         assert LANGUAGE.commands["queueload"].generator

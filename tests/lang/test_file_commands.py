@@ -10,7 +10,7 @@ import pytest
 
 from pantasks.lang.commands import files
 from pantasks.lang.context import Context
-from pantasks.lang.registry import LANGUAGE
+from pantasks.lang.registry import LANGUAGE, VARIABLES, WRITES
 
 from tests.lang.fakes import err, one_error, out, run
 
@@ -27,9 +27,9 @@ def utc(monkeypatch: pytest.MonkeyPatch):
 
 def test_registration() -> None:
     for name in "date file pwd basename dirname".split():
-        assert LANGUAGE.commands[name].readonly is True, name
+        assert LANGUAGE.commands[name].effect == VARIABLES, name
     for name in "cd mkdir".split():
-        assert LANGUAGE.commands[name].readonly is False, name
+        assert LANGUAGE.commands[name].effect == WRITES, name
 
 
 # -- date ------------------------------------------------------------------

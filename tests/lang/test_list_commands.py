@@ -12,7 +12,7 @@ from twisted.internet.defer import Deferred, succeed
 from pantasks.lang.commands import lists
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError
-from pantasks.lang.registry import LANGUAGE
+from pantasks.lang.registry import FILES, LANGUAGE, RUNS, VARIABLES
 
 from tests.lang.fakes import FakeInterp, err, one_error, out
 
@@ -44,7 +44,12 @@ def run(ctx: Context, *argv: str) -> Any:
 def test_registration() -> None:
     cmd = LANGUAGE.commands["list"]
     assert cmd.generator is True
-    assert cmd.readonly is False  # -x runs a shell command
+    assert cmd.effect_of(["list", "L", "-x", "ls"]) == RUNS
+    assert cmd.effect_of(["list", "L", "-exec", "ls"]) == RUNS
+    assert cmd.effect_of(["list", "L", "-file", "/etc/passwd"]) == FILES
+    assert cmd.effect_of(["list", "L", "-split", "a", "b"]) == VARIABLES
+    # -x among data words still counts: refused rather than guessed about
+    assert cmd.effect_of(["list", "L", "-add", "-x"]) == RUNS
 
 
 # -- -split / -splitbychar -------------------------------------------------

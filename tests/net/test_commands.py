@@ -8,7 +8,8 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from pantasks.net.commands import SERVER, SERVER_SUBCOMMANDS, refusal
+from pantasks.lang.registry import FILES, READS, SESSION, VARIABLES, WRITES
+from pantasks.net.commands import SERVER, SERVER_SUBCOMMANDS
 from tests.net.helpers import make_server
 
 
@@ -72,15 +73,17 @@ class ServerCommandTests(SynchronousTestCase):
         self.assertEqual(self.client.ask("shutdown later"), "E USAGE: shutdown [now]\nSTATUS 0\n")
         self.assertEqual(self.server.shutdowns, [])
 
-    def test_readonly_flags(self) -> None:
-        self.assertFalse(SERVER.commands["shutdown"].is_readonly(["shutdown"]))
-        self.assertTrue(SERVER.commands["watch"].is_readonly(["watch", "on"]))
+    def test_effects(self) -> None:
+        self.assertEqual(SERVER.commands["shutdown"].effect_of(["shutdown"]), WRITES)
+        self.assertEqual(SERVER.commands["watch"].effect_of(["watch", "on"]), SESSION)
         server_cmd = SERVER.commands["server"]
-        self.assertTrue(server_cmd.is_readonly(["server", "pwd"]))
-        self.assertTrue(server_cmd.is_readonly(["server", "help"]))
+        self.assertEqual(server_cmd.effect_of(["server", "pwd"]), VARIABLES)
+        self.assertEqual(server_cmd.effect_of(["server", "help"]), READS)
+        self.assertEqual(server_cmd.effect_of(["server", "input", "f"]), FILES)
+        self.assertEqual(server_cmd.effect_of(["server"]), WRITES)
         for sub, _help in SERVER_SUBCOMMANDS:
-            if sub != "pwd":
-                self.assertFalse(server_cmd.is_readonly(["server", sub]), sub)
+            if sub not in ("pwd", "input", "module"):
+                self.assertEqual(server_cmd.effect_of(["server", sub]), WRITES, sub)
 
 
 class ScriptContextTests(SynchronousTestCase):
@@ -97,24 +100,29 @@ class ScriptContextTests(SynchronousTestCase):
 
     def test_refusal_text(self) -> None:
         server = make_server()
-        ctx = server.interp.new_context()
-        ctx.user = "eve"
-        self.assertEqual(refusal(server.interp, ctx, ["kill", "3"]),
-                         "kill: permission denied (user eve has the watch role)")
-        self.assertIsNone(refusal(server.interp, ctx, ["statu"]), "prefix of a read-only command")
-        self.assertIsNone(refusal(server.interp, ctx, ["nosuchthing"]))
+        eve = server.login(user="bob", password="bobpw")
+        self.assertEqual(eve.ask("kill 3"),
+                         "E kill: permission denied (user bob has the watch role)\nSTATUS 0\n")
+        self.assertEqual(eve.ask("statu -taskstatsreset"),
+                         "E status: permission denied (user bob has the watch role)\nSTATUS 0\n")
+        self.assertIn("Command not found", eve.ask("nosuchthing"))
 
 
 class WatchSandboxTests(SynchronousTestCase):
-    """A watch user's variables stay in its session (fast loop paths too)."""
+    """A watch user may not change server variables; its own new names
+    stay in its session (fast loop paths too)."""
 
     def test_assignments_do_not_reach_the_server(self) -> None:
         server = make_server()
         admin = server.login()
         self.assertEqual(admin.ask("$LABEL = real"), "STATUS 1\n")
         bob = server.login(user="bob", password="bobpw")
-        self.assertEqual(bob.ask("$LABEL = mine"), "STATUS 1\n")
-        self.assertEqual(bob.ask("echo $LABEL"), "O mine\nSTATUS 1\n")
+        self.assertEqual(bob.ask("$LABEL = mine"),
+                         "E $LABEL: permission denied (watch role may not change server "
+                         "variables)\nSTATUS 0\n")
+        self.assertEqual(bob.ask("echo $LABEL"), "O real\nSTATUS 1\n")
+        self.assertEqual(bob.ask("$mine = 1"), "STATUS 1\n")
+        self.assertEqual(bob.ask("echo $mine"), "O 1\nSTATUS 1\n")
         bob.send("for i 0 3\n")
         bob.take()
         bob.send("$n = $i + 1\n")

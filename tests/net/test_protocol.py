@@ -496,20 +496,26 @@ class RoleTests(SynchronousTestCase):
         admin.ask("echo in macro")
         admin.ask("end")
         bob = server.login(user="bob", password="bobpw")
-        for line, name in [("run", "run"), ("kill 1", "kill"), ("exec true", "exec"),
-                           ("task t", "task"), ("m1", "m1"), ("server run", "server"),
-                           ("macro m2", "macro"), ("shutdown", "shutdown"), ("! ls", "!")]:
+        runs = ": it would start a program on the server host"
+        for line, name, why in [
+                ("run", "run", ""), ("kill 1", "kill", ""), ("exec true", "exec", runs),
+                ("task t", "task", ""), ("server run", "server", ""),
+                ("macro m2", "macro", ""), ("shutdown", "shutdown", ""), ("! ls", "!", runs),
+                ("server input /etc/passwd", "server",
+                 ": it would read a file on the server host")]:
             reply = bob.ask(line)
             if reply.startswith("MORE"):
                 reply = bob.ask("end")
             self.assertEqual(
                 reply,
-                f"E {name}: permission denied (user bob has the watch role)\nSTATUS 0\n",
+                f"E {name}: permission denied (user bob has the watch role{why})\nSTATUS 0\n",
                 line,
             )
         self.assertEqual(bob.ask("$x = `touch /tmp/pantasks-pwned`"),
-                         "E `touch`: permission denied (user bob has the watch role)\n"
+                         f"E `touch`: permission denied (user bob has the watch role{runs})\n"
                          "STATUS 0\n")
+        # A macro may be called: each command in it is checked in its turn.
+        self.assertEqual(bob.ask("m1"), "O in macro\nSTATUS 1\n")
         self.assertEqual(server.scheduler.state, "stopped")
         self.assertNotIn("m2", server.interp.macros)
         self.assertTrue(bob.ask("status").endswith("STATUS 1\n"))

@@ -18,7 +18,7 @@ from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
 from pantasks.lang.interp import atof, quote
 from pantasks.lang.numbers import whole
-from pantasks.lang.registry import command
+from pantasks.lang.registry import FILES, READS, RUNS, SESSION, VARIABLES, WRITES, command
 
 #: The longest C{sleep}, in seconds (C's C{sleep} takes an unsigned int;
 #: this is about 68 years, and keeps the reactor's timers sane).
@@ -28,7 +28,7 @@ MAX_SLEEP = 2**31 - 1
 MAX_MODULES = 10**6
 
 
-@command("echo", help="echo [-no-return] words...: print the words")
+@command("echo", help="echo [-no-return] words...: print the words", effect=READS)
 def cmd_echo(ctx: Context, argv: list[str]) -> int:
     args = argv[1:]
     newline = "\n"
@@ -41,10 +41,10 @@ def cmd_echo(ctx: Context, argv: list[str]) -> int:
 
 
 for _nop in ("nop", "#", "##", "###"):
-    command(_nop, help="do nothing (a comment when typed)")(lambda ctx, argv: 1)
+    command(_nop, help="do nothing (a comment when typed)", effect=READS)(lambda ctx, argv: 1)
 
 
-@command("input", help="input FILE: run the lines of a script file", readonly=False)
+@command("input", help="input FILE: run the lines of a script file", effect=FILES)
 def cmd_input(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
         raise UsageError("USAGE: input <filename>")
@@ -54,7 +54,7 @@ def cmd_input(ctx: Context, argv: list[str]) -> Any:
 
 
 @command("module", help="module FILE: run a script found in the $MODULES directories",
-         readonly=False)
+         effect=FILES)
 def cmd_module(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
         raise UsageError("USAGE: module <filename>")
@@ -87,11 +87,11 @@ def _exec(ctx: Context, argv: list[str]) -> Any:
     return 1 if code == 0 else 0
 
 
-command("exec", help="exec [-timeout S] command...: run a shell command", readonly=False)(_exec)
-command("!", help="! command...: run a shell command", readonly=False)(_exec)
+command("exec", help="exec [-timeout S] command...: run a shell command", effect=RUNS)(_exec)
+command("!", help="! command...: run a shell command", effect=RUNS)(_exec)
 
 
-@command("sleep", help="sleep N: wait N whole seconds (other work goes on)")
+@command("sleep", help="sleep N: wait N whole seconds (other work goes on)", effect=READS)
 def cmd_sleep(ctx: Context, argv: list[str]) -> Any:
     usage = "usage: sleep N"
     if len(argv) < 2:
@@ -100,7 +100,7 @@ def cmd_sleep(ctx: Context, argv: list[str]) -> Any:
     return 1
 
 
-@command("usleep", help="usleep N: wait N microseconds (other work goes on)")
+@command("usleep", help="usleep N: wait N microseconds (other work goes on)", effect=READS)
 def cmd_usleep(ctx: Context, argv: list[str]) -> Any:
     usage = "usage: usleep N"
     if len(argv) < 2:
@@ -109,7 +109,7 @@ def cmd_usleep(ctx: Context, argv: list[str]) -> Any:
     return 1
 
 
-@command("set", help="set NAME = expression: assign a numeric value")
+@command("set", help="set NAME = expression: assign a numeric value", effect=VARIABLES)
 def cmd_set(ctx: Context, argv: list[str]) -> int:
     if len(argv) < 4 or argv[2] != "=":
         raise UsageError("USAGE: set NAME = (expression)")
@@ -123,7 +123,7 @@ def cmd_set(ctx: Context, argv: list[str]) -> int:
 
 
 @command("opihi", help="opihi verbose on|off|error: echo lines as they run",
-         readonly=lambda argv: len(argv) < 3)
+         effect=lambda argv: READS if len(argv) < 3 else WRITES)
 def cmd_opihi(ctx: Context, argv: list[str]) -> int:
     if len(argv) < 2:
         raise UsageError("USAGE: opihi (verbose) [on/off/error]")
@@ -152,12 +152,12 @@ def _quit(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-command("quit", help="quit [code]: leave pantasks", readonly=False)(_quit)
-command("exit", help="exit [code]: leave pantasks", readonly=False)(_quit)
+command("quit", help="quit [code]: leave pantasks", effect=SESSION)(_quit)
+command("exit", help="exit [code]: leave pantasks", effect=SESSION)(_quit)
 
 
 @command("output", help="output FILE|stdout|stderr [-err] [-current V]: redirect output",
-         readonly=False)
+         effect=lambda argv: VARIABLES if "-current" in argv[1:] else WRITES)
 def cmd_output(ctx: Context, argv: list[str]) -> int:
     usage = "USAGE: output <filename> [-err] [-current var]"
     args = list(argv)
@@ -193,7 +193,7 @@ def cmd_output(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("help", help="help [command]: list commands, or describe one")
+@command("help", help="help [command]: list commands, or describe one", effect=READS)
 def cmd_help(ctx: Context, argv: list[str]) -> int:
     interp = ctx.interp
     if len(argv) == 1:
@@ -215,7 +215,7 @@ def _help_of(interp: Any, name: str) -> str:
     return (macro.help or "(macro)") if macro else ""
 
 
-@command("which", help="which NAME: say what NAME is")
+@command("which", help="which NAME: say what NAME is", effect=READS)
 def cmd_which(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 2:
         raise UsageError("USAGE: which (command)")
@@ -227,7 +227,7 @@ def cmd_which(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("?", help="list all commands")
+@command("?", help="list all commands", effect=READS)
 def cmd_list_commands(ctx: Context, argv: list[str]) -> int:
     interp = ctx.interp
     for name in interp.names():
@@ -235,7 +235,7 @@ def cmd_list_commands(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("??", help="print every variable")
+@command("??", help="print every variable", effect=READS)
 def cmd_list_variables(ctx: Context, argv: list[str]) -> int:
     merged = dict(ctx.interp.variables)
     merged.update(ctx.private_vars)

@@ -25,8 +25,9 @@ from pantasks.lang.books import Book, BookStore, Page
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
 from pantasks.lang.metadata import queue_to_book
+from pantasks.lang.policy import check_value, check_values
 from pantasks.lang.queues import WHITESPACE, Queue, c_atoi
-from pantasks.lang.registry import command
+from pantasks.lang.registry import READS, RUNS, VARIABLES, WRITES, command
 
 
 def _need_queue(ctx: Context, name: str) -> Queue:
@@ -47,7 +48,7 @@ def _wait_status(code: int) -> int:
 # ---------------------------------------------------------------------------
 
 
-@command("queueinit", help="create an empty queue (or empty an existing one)", readonly=False)
+@command("queueinit", help="create an empty queue (or empty an existing one)", effect=WRITES)
 def queueinit(ctx: Context, argv: list[str]) -> int:
     """C{queueinit Q}: create C{Q}, or remove all its lines."""
     if len(argv) != 2:
@@ -56,7 +57,7 @@ def queueinit(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queueload", help="load queue from command", readonly=False)
+@command("queueload", help="load queue from command", effect=RUNS)
 def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
     """C{queueload Q -x "command" [-trap|-trap-failure]}.
 
@@ -82,15 +83,15 @@ def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
         ctx.err(f"warning: exit status of command {_wait_status(code)}\n")
         if trap:
             return 0
+    pieces = [piece for piece in (p.lstrip(WHITESPACE) for p in text.split("\n")) if piece]
+    check_values(ctx.interp, f"queue {name}", pieces)
     q = ctx.queue(name)  # again: it may have been deleted meanwhile
-    for piece in text.split("\n"):
-        piece = piece.lstrip(WHITESPACE)
-        if piece:
-            q.append_line(piece)
+    for piece in pieces:
+        q.append_line(piece)
     return 1
 
 
-@command("queuepush", help="push value onto queue", readonly=False)
+@command("queuepush", help="push value onto queue", effect=WRITES)
 def queuepush(ctx: Context, argv: list[str]) -> int:
     """C{queuepush Q VALUE [-key K] [-uniq] [-replace]} (creates C{Q})."""
     usage = "USAGE: queuepush (queue) (value) [-key N] [-uniq] [-replace]"
@@ -100,6 +101,7 @@ def queuepush(ctx: Context, argv: list[str]) -> int:
     key = take_value(argv, "-key", usage)
     if len(argv) != 3:
         raise UsageError(usage)
+    check_value(ctx.interp, f"queue {argv[1]}", argv[2])
     q = ctx.queue(argv[1])
     if unique:
         q.push_unique(argv[2], key)
@@ -110,7 +112,7 @@ def queuepush(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuepop", help="pop value from queue to variable", readonly=False)
+@command("queuepop", help="pop value from queue to variable", effect=WRITES)
 def queuepop(ctx: Context, argv: list[str]) -> int:
     """C{queuepop Q [-var V] [-key K VALUE]}.
 
@@ -134,7 +136,7 @@ def queuepop(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuesize", help="show queue size", readonly=lambda argv: "-var" not in argv)
+@command("queuesize", help="show queue size", effect=VARIABLES)
 def queuesize(ctx: Context, argv: list[str]) -> int:
     """C{queuesize Q [-var V]}: without C{V} prints C{Nlines: N} (stderr)."""
     usage = "USAGE: queuesize (name) [-var variable]"
@@ -150,7 +152,7 @@ def queuesize(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuelist", help="list defined queues")
+@command("queuelist", help="list defined queues", effect=READS)
 def queuelist(ctx: Context, argv: list[str]) -> int:
     """C{queuelist}: C{%-15s %3d} (name, lines) per queue, to stdout.
 
@@ -168,7 +170,7 @@ def queuelist(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queueprint", help="print the contents of a queue")
+@command("queueprint", help="print the contents of a queue", effect=READS)
 def queueprint(ctx: Context, argv: list[str]) -> int:
     """C{queueprint Q}: every line, to stdout."""
     if len(argv) != 2:
@@ -179,7 +181,7 @@ def queueprint(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuedelete", help="delete a queue", readonly=False)
+@command("queuedelete", help="delete a queue", effect=WRITES)
 def queuedelete(ctx: Context, argv: list[str]) -> int:
     """C{queuedelete Q}."""
     if len(argv) != 2:
@@ -193,7 +195,7 @@ def queuedelete(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuedrop", help="drop values from queue matching a key", readonly=False)
+@command("queuedrop", help="drop values from queue matching a key", effect=WRITES)
 def queuedrop(ctx: Context, argv: list[str]) -> int:
     """C{queuedrop Q -key K VALUE}: remove every matching line."""
     usage = "USAGE: queuedrop (queue) [-key N value]"
@@ -205,7 +207,7 @@ def queuedrop(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuesave", help="append the contents of a queue to a file", readonly=False)
+@command("queuesave", help="append the contents of a queue to a file", effect=WRITES)
 def queuesave(ctx: Context, argv: list[str]) -> int:
     """C{queuesave Q FILE}: append the lines to C{FILE}.
 
@@ -225,13 +227,13 @@ def queuesave(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("queuesubstr", help="bulk replace strings in queue", readonly=False)
+@command("queuesubstr", help="bulk replace strings in queue", effect=WRITES)
 def queuesubstr(ctx: Context, argv: list[str]) -> int:
     """C{queuesubstr Q MATCH REPLACE}: replace in every line (see
     L{Queue.substr} for the guard against endless replacement)."""
     if len(argv) != 4:
         raise UsageError("USAGE: queuesubstr (queue) (match) (replace)")
-    _need_queue(ctx, argv[1]).substr(argv[2], argv[3])
+    _need_queue(ctx, argv[1]).substr(argv[2], argv[3], ctx.interp.max_value)
     return 1
 
 
@@ -246,7 +248,7 @@ _Q2B_USAGE = (
 )
 
 
-@command("queue2book", help="convert queue with ipptool output to book", readonly=False)
+@command("queue2book", help="convert queue with ipptool output to book", effect=WRITES)
 def queue2book(ctx: Context, argv: list[str]) -> int:
     """C{queue2book|ipptool2book QUEUE BOOK [-key a[:b..]] [-uniq]
     [-setword W V]... [-raw-columns]}: consume the queue into the book (see
@@ -273,6 +275,7 @@ def queue2book(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 3:
         ctx.err(_Q2B_USAGE)
         return 1
+    check_values(ctx.interp, f"book {argv[2]}", [value for _word, value in setwords])
     q = ctx.find_queue(argv[1])
     if q is None:
         ctx.err(f"queue {argv[1]} not found\n")
@@ -285,7 +288,7 @@ def queue2book(ctx: Context, argv: list[str]) -> int:
     return 1 if ok else 0
 
 
-command("ipptool2book", help="convert queue with ipptool output to book", readonly=False)(
+command("ipptool2book", help="convert queue with ipptool output to book", effect=WRITES)(
     queue2book
 )
 
@@ -479,6 +482,7 @@ def _book_listpage(ctx: Context, args: list[str]) -> int:
 def _book_setword(ctx: Context, args: list[str]) -> int:
     if len(args) != 5:
         raise UsageError("USAGE: book setword (book) (page) (word) (value)")
+    check_value(ctx.interp, f"book {args[1]}", args[4])
     _need_page(_need_book(ctx, args[1]), args[2]).set(args[3], args[4])
     return 1
 
@@ -525,17 +529,17 @@ BOOK_COMMANDS: dict[str, Callable[[Context, list[str]], int]] = {
 }
 
 
-#: book sub-commands that only read (a watch client may run them without -var).
+#: book sub-commands that only read books (C{-var} sets a variable).
 BOOK_READERS = frozenset(
     ("list", "listbook", "listpage", "npages", "getpage", "getword", "getbook")
 )
 
 
-def _book_readonly(argv: list[str]) -> bool:
-    return len(argv) > 1 and argv[1] in BOOK_READERS and "-var" not in argv
+def _book_effect(argv: list[str]) -> str:
+    return VARIABLES if argv[1:2] and argv[1] in BOOK_READERS else WRITES
 
 
-@command("book", help="commands to manipulate book/page/word data", readonly=_book_readonly)
+@command("book", help="commands to manipulate book/page/word data", effect=_book_effect)
 def book(ctx: Context, argv: list[str]) -> int:
     """C{book SUBCOMMAND ...}: see L{BOOK_COMMANDS} and pantasks-script(7).
 

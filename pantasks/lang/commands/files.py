@@ -4,7 +4,7 @@
 Task scripts time their jobs (C{date -var dtime -seconds -reftime $start}),
 check for files (C{file labels.list found}) and make their log
 directories (C{mkdir $LOGDIR}) with these.  C{cd} and C{mkdir} change the
-server process itself, so only they are registered as not read-only.
+server process itself, so only they are declared to write (L{WRITES}).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.commands.strings import c_atof, fmt_g12
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
-from pantasks.lang.registry import command
+from pantasks.lang.registry import VARIABLES, WRITES, command
 
 #: The wall clock C{date} reads (seconds since the epoch); tests replace it.
 wallclock: Callable[[], float] = time.time
 
 
-@command("date", help="get current date", readonly=True)
+@command("date", help="get current date", effect=VARIABLES)
 def date(ctx: Context, argv: list[str]) -> int:
     """C{date [-var V] [-seconds] [-reftime S]}.
 
@@ -70,7 +70,7 @@ def _utc_date(seconds: float) -> str:
     return time.strftime("%Y/%m/%d,%H:%M:%S", time.gmtime(seconds))
 
 
-@command("file", help="test file existence", readonly=True)
+@command("file", help="test file existence", effect=VARIABLES)
 def file(ctx: Context, argv: list[str]) -> int:
     """C{file PATH [V] [-can-read | -can-write | -stats]}.
 
@@ -148,7 +148,7 @@ def _make_dirs(path: str, mode: int) -> None:
         os.mkdir(path, mode)
 
 
-@command("mkdir", help="built-in mkdir command", readonly=False)
+@command("mkdir", help="built-in mkdir command", effect=WRITES)
 def mkdir(ctx: Context, argv: list[str]) -> int:
     """C{mkdir PATH}: create the directory PATH with its parents.
 
@@ -177,7 +177,7 @@ def mkdir(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("cd", help="change directory", readonly=False)
+@command("cd", help="change directory", effect=WRITES)
 def cd(ctx: Context, argv: list[str]) -> int:
     """C{cd [-q] PATH}: change the server's working directory.
 
@@ -197,7 +197,7 @@ def cd(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("pwd", help="print current working directory", readonly=True)
+@command("pwd", help="print current working directory", effect=VARIABLES)
 def pwd(ctx: Context, argv: list[str]) -> int:
     """C{pwd [-var V]}: the working directory into V, else C{cwd: DIR}
     to stdout."""
@@ -235,7 +235,7 @@ def dir_name(path: str) -> str:
     return "." if i < 0 else path[:i]
 
 
-@command("basename", help="built-in basename function", readonly=True)
+@command("basename", help="built-in basename function", effect=VARIABLES)
 def basename(ctx: Context, argv: list[str]) -> int:
     """C{basename PATH [-var V] [-suffix S]}: see L{base_name}; the result
     goes to V, else to stdout."""
@@ -252,7 +252,7 @@ def basename(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("dirname", help="built-in dirname function", readonly=True)
+@command("dirname", help="built-in dirname function", effect=VARIABLES)
 def dirname(ctx: Context, argv: list[str]) -> int:
     """C{dirname PATH [-var V]}: see L{dir_name}; the result goes to V,
     else to stdout."""

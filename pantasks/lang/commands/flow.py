@@ -33,7 +33,7 @@ from pantasks.lang.expand import expand
 from pantasks.lang.interp import KNOWN_INTS, Macro, quote
 from pantasks.lang.names import check_name
 from pantasks.lang.numbers import finite
-from pantasks.lang.registry import command
+from pantasks.lang.registry import READS, VARIABLES, WRITES, command
 from pantasks.lang.source import Cursor, is_else, is_end, opens_block
 
 
@@ -71,7 +71,7 @@ def _skip_block(cursor: Any, stop_at_else: bool) -> str:
             in_list = line.split(None, 1)[0] == "list"
 
 
-@command("if", help="if (condition) [command] / block ... [else ...] end")
+@command("if", help="if (condition) [command] / block ... [else ...] end", effect=READS)
 def cmd_if(ctx: Context, argv: list[str]) -> Any:
     if len(argv) < 2:
         raise UsageError("USAGE: if (condition) [command]  or  if (condition) / lines / end")
@@ -223,7 +223,8 @@ def _loop_text(value: float) -> str:
     return "%.12g" % value
 
 
-@command("for", help="for VAR START END [STEP] [-incl] ... end (END excluded)")
+@command("for", help="for VAR START END [STEP] [-incl] ... end (END excluded)",
+         effect=VARIABLES)
 def cmd_for(ctx: Context, argv: list[str]) -> Any:
     incl = "-incl" in argv
     args = [a for a in argv if a != "-incl"]
@@ -327,7 +328,7 @@ def _read_back(var: str, current: Any) -> Any:
     return v
 
 
-@command("foreach", help="foreach VAR v1 v2 ... / body / end")
+@command("foreach", help="foreach VAR v1 v2 ... / body / end", effect=VARIABLES)
 def cmd_foreach(ctx: Context, argv: list[str]) -> Any:
     body = _collect(ctx, "foreach")
     if len(argv) < 2:
@@ -347,7 +348,7 @@ def cmd_foreach(ctx: Context, argv: list[str]) -> Any:
     return 1
 
 
-@command("while", help="while (condition) / body / end")
+@command("while", help="while (condition) / body / end", effect=READS)
 def cmd_while(ctx: Context, argv: list[str]) -> Any:
     body = _collect(ctx, "while")
     if len(argv) != 2:
@@ -373,7 +374,7 @@ def cmd_while(ctx: Context, argv: list[str]) -> Any:
 @command(
     "break",
     help="leave the loop (in pantasks: abort the whole list); break -auto on|off",
-    readonly=lambda argv: "-auto" not in argv[1:2] or len(argv) < 3,
+    effect=lambda argv: WRITES if argv[1:2] == ["-auto"] and len(argv) >= 3 else READS,
 )
 def cmd_break(ctx: Context, argv: list[str]) -> int:
     if len(argv) >= 2 and argv[1] == "-auto":
@@ -389,25 +390,25 @@ def cmd_break(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-@command("continue", help="next loop iteration")
+@command("continue", help="next loop iteration", effect=READS)
 def cmd_continue(ctx: Context, argv: list[str]) -> int:
     ctx.loop_next = True
     return 1
 
 
-@command("next", help="next loop iteration")
+@command("next", help="next loop iteration", effect=READS)
 def cmd_next(ctx: Context, argv: list[str]) -> int:
     ctx.loop_next = True
     return 1
 
 
-@command("last", help="leave the loop normally")
+@command("last", help="leave the loop normally", effect=READS)
 def cmd_last(ctx: Context, argv: list[str]) -> int:
     ctx.loop_last = True
     return 1
 
 
-@command("return", help="leave the macro normally")
+@command("return", help="leave the macro normally", effect=READS)
 def cmd_return(ctx: Context, argv: list[str]) -> int:
     ctx.loop_last = True
     return 1
@@ -416,7 +417,8 @@ def cmd_return(ctx: Context, argv: list[str]) -> int:
 MACRO_USAGE = "USAGE: macro <name> [-c \"comment line\"] (then lines, then 'END')"
 
 
-@command("macro", help="macro NAME [-c help] ... end; macro delete|list NAME", readonly=False)
+@command("macro", help="macro NAME [-c help] ... end; macro delete|list NAME",
+         effect=lambda argv: READS if argv[1:2] == ["list"] else WRITES)
 def cmd_macro(ctx: Context, argv: list[str]) -> int:
     interp = ctx.interp
     args = list(argv)
@@ -472,7 +474,8 @@ def _macro_subcommand(ctx: Context, args: list[str]) -> int:
     return 1
 
 
-@command("local", help="local [-static] NAME ...: variables private to this macro call")
+@command("local", help="local [-static] NAME ...: variables private to this macro call",
+         effect=VARIABLES)
 def cmd_local(ctx: Context, argv: list[str]) -> int:
     static = "-static" in argv
     names = [a for a in argv[1:] if a != "-static"]
@@ -483,7 +486,8 @@ def cmd_local(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("getargs", help="getargs KEY bool|value [-var V]: take an option from the macro's args")
+@command("getargs", help="getargs KEY bool|value [-var V]: take an option from the macro's args",
+         effect=VARIABLES)
 def cmd_getargs(ctx: Context, argv: list[str]) -> int:
     usage = "USAGE: getargs (key) (mode) [-var out]"
     args = list(argv)

@@ -33,7 +33,8 @@ from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
 from pantasks.lang.interp import quote
 from pantasks.lang.numbers import whole
-from pantasks.lang.registry import command
+from pantasks.lang.policy import check_values
+from pantasks.lang.registry import FILES, RUNS, VARIABLES, command
 from pantasks.lang.words import split_words
 
 USAGE = (
@@ -76,7 +77,14 @@ def store_list(
     """Set C{name:first..} to C{values} and C{name:n} to the new length.
 
     Elements beyond the new length are left alone, as in the original.
+
+    @raise ScriptError: a value is too long, or the caller's policy
+        refuses one of the variables; nothing is stored then.
     """
+    check_values(ctx.interp, f"${name}", values)
+    if ctx.policy is not None:
+        items = [(_element(name, first + i, excel), v) for i, v in enumerate(values)]
+        ctx.policy.check_many(ctx, items + [(f"{name}:n", str(first + len(values)))])
     for i, value in enumerate(values):
         ctx.set_var(_element(name, first + i, excel), value)
     ctx.set_var(f"{name}:n", str(first + len(values)))
@@ -109,11 +117,21 @@ def file_lines(text: str) -> list[str]:
     return lines
 
 
-@command("list", help="get variable list", readonly=False)
+def _list_effect(argv: list[str]) -> str:
+    """C{-x}/C{-exec} run a program, C{-file} reads a file; anything else
+    changes only variables.  Any such word counts, even as data (C{list L
+    -add -x}): a restricted caller is refused rather than guessed about."""
+    words = argv[2:]
+    if "-x" in words or "-exec" in words:
+        return RUNS
+    if "-file" in words:
+        return FILES
+    return VARIABLES
+
+
+@command("list", help="get variable list", effect=_list_effect)
 def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
     """C{list NAME [option...]}: see the module docstring.
-
-    Registered as not read-only because C{-x} runs a shell command.
 
     @return: (as the generator's value) 1 on success, 0 on failure; for
         the block form, whatever C{ctx.interp.read_list_block} gives.

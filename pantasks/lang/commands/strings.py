@@ -22,7 +22,8 @@ from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, ScriptError, UsageError
 from pantasks.lang.interp import quote
 from pantasks.lang.numbers import LONG_MAX, LONG_MIN, clamp_long, int_of_digits
-from pantasks.lang.registry import command
+from pantasks.lang.policy import value_too_long
+from pantasks.lang.registry import READS, VARIABLES, command
 
 _WS = " \t\n\v\f\r"
 
@@ -133,7 +134,7 @@ def fmt_g12(value: float) -> str:
 # -- strlen / substr / strstr / strsub ------------------------------------
 
 
-@command("strlen", help="string length", readonly=True)
+@command("strlen", help="string length", effect=VARIABLES)
 def strlen(ctx: Context, argv: list[str]) -> int:
     """C{strlen S [V]}: the length of S into V, else to stderr."""
     if len(argv) not in (2, 3):
@@ -146,7 +147,7 @@ def strlen(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("substr", help="extract a substring", readonly=True)
+@command("substr", help="extract a substring", effect=VARIABLES)
 def substr(ctx: Context, argv: list[str]) -> int:
     """C{substr S START LEN [V]}: LEN characters of S from START (0-based).
 
@@ -182,7 +183,7 @@ def _to_int(value: float) -> int:
     return int(value)
 
 
-@command("strstr", help="find a substring", readonly=True)
+@command("strstr", help="find a substring", effect=VARIABLES)
 def strstr(ctx: Context, argv: list[str]) -> int:
     """C{strstr HAY NEEDLE [-start V] [-length V] [-q]}.
 
@@ -206,7 +207,7 @@ def strstr(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("strsub", help="replace instances of a key in a string", readonly=True)
+@command("strsub", help="replace instances of a key in a string", effect=VARIABLES)
 def strsub(ctx: Context, argv: list[str]) -> int:
     """C{strsub S KEY VALUE [-var V]}: every KEY in S replaced by VALUE.
 
@@ -218,6 +219,12 @@ def strsub(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 4:
         raise UsageError(usage)
     text, key, value = argv[1], argv[2], argv[3]
+    if key and len(value) > len(key):
+        # Refuse a result longer than any value may be before building it.
+        size = len(text) + text.count(key) * (len(value) - len(key))
+        if size > ctx.interp.max_value:
+            raise value_too_long(f"${var}" if var is not None else "strsub", size,
+                                 ctx.interp.max_value)
     out = text.replace(key, value) if key else text
     if var is not None:
         ctx.set_var(var, out)
@@ -274,7 +281,7 @@ def pop_word(text: str) -> tuple[str | None, str | None]:
     return word, (text[end:] if end < n else None)
 
 
-@command("strpop", help="pop a string", readonly=True)
+@command("strpop", help="pop a string", effect=VARIABLES)
 def strpop(ctx: Context, argv: list[str]) -> int:
     """C{strpop VAR [OUT]}: remove the first word of VAR's value.
 
@@ -321,7 +328,7 @@ _CLASSES: dict[str, Callable[[str], bool]] = {
 }
 
 
-@command("strmatch", help="find a run of a character class", readonly=True)
+@command("strmatch", help="find a run of a character class", effect=VARIABLES)
 def strmatch(ctx: Context, argv: list[str]) -> int:
     """C{strmatch S CLASS [-output STARTV LENV]}: the first run of CLASS.
 
@@ -354,7 +361,7 @@ def strmatch(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("getchr", help="find character in string", readonly=True)
+@command("getchr", help="find character in string", effect=VARIABLES)
 def getchr(ctx: Context, argv: list[str]) -> int:
     """C{getchr S C [V]}: index of the first character of C in S, or -1.
 
@@ -384,7 +391,7 @@ def _modulus(word: str, usage: str) -> int:
     return modulus
 
 
-@command("inthash", help="generate a hash for a word treated as an integer", readonly=True)
+@command("inthash", help="generate a hash for a word treated as an integer", effect=VARIABLES)
 def inthash(ctx: Context, argv: list[str]) -> int:
     """C{inthash WORD MOD [-var V]}: C{atoi(WORD) % MOD} (C remainder).
 
@@ -404,7 +411,7 @@ def inthash(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("strhash", help="generate a hash for a string", readonly=True)
+@command("strhash", help="generate a hash for a string", effect=VARIABLES)
 def strhash(ctx: Context, argv: list[str]) -> int:
     """C{strhash S MOD [-var V]}: the sum of each byte of S modulo MOD,
     taken modulo MOD again.
@@ -517,7 +524,7 @@ def _convert(
     return text.split("\0", 1)[0]
 
 
-@command("sprintf", help="formatted print to a variable", readonly=True)
+@command("sprintf", help="formatted print to a variable", effect=VARIABLES)
 def sprintf(ctx: Context, argv: list[str]) -> int:
     """C{sprintf VAR FORMAT VALUE...}: store the formatted text in VAR.
 
@@ -535,7 +542,7 @@ def sprintf(ctx: Context, argv: list[str]) -> int:
     return 1
 
 
-@command("fprintf", help="formatted print to standard output", readonly=True)
+@command("fprintf", help="formatted print to standard output", effect=READS)
 def fprintf(ctx: Context, argv: list[str]) -> int:
     """C{fprintf FORMAT VALUE...}: print the formatted text and a newline
     to stdout.
