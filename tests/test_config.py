@@ -615,6 +615,11 @@ DEFAULTS = {
         "agent_path": "pantasks_agent",
         "max_retries": 3,
     },
+    "limits": {
+        "max_value": 16 * 1024 * 1024,
+        "watch_session_lines": 10000,
+        "watch_session_size": 32 * 1024 * 1024,
+    },
 }
 
 
@@ -634,6 +639,7 @@ class TestServerConfigDefaults:
         assert dataclasses.asdict(c.server) == DEFAULTS["server"]
         assert dataclasses.asdict(c.jobs) == DEFAULTS["jobs"]
         assert dataclasses.asdict(c.controller) == DEFAULTS["controller"]
+        assert dataclasses.asdict(c.limits) == DEFAULTS["limits"]
         assert dict(c.users) == {}
 
     def test_types(self):
@@ -760,6 +766,9 @@ class TestServerConfigErrors:
             ("server", "auth_fail_delay", "x", "'x' is not a number"),
             ("server", "lockout_failures", "-1", "'-1' is below the minimum 0"),
             ("server", "lockout_window", "x", "'x' is not a number"),
+            ("limits", "max_value", "100", "'100' is below the minimum 1024"),
+            ("limits", "watch_session_lines", "-1", "'-1' is below the minimum 0"),
+            ("limits", "watch_session_size", "big", "'big' is not an integer"),
             ("server", "lockout_time", "x", "'x' is not a number"),
             ("server", "tls_key", "/no/such.pem", "'/no/such.pem' is not a readable file"),
             ("server", "tls_cert", "/no/such.pem", "'/no/such.pem' is not a readable file"),
