@@ -29,6 +29,7 @@ from twisted.internet.task import Clock
 from pantasks.engine import make_engine
 from pantasks.exec.fake import FakeRunner
 from pantasks.lang.context import CollectingSink
+from pantasks.lang.registry import EFFECTS
 from pantasks.net.access import AccessList
 from pantasks.net.auth import FailureTracker, UserDB, UserEntry, make_portal
 from pantasks.net.commands import ServerHooks, install
@@ -377,6 +378,14 @@ def test_every_command_has_forms() -> None:
     missing = sorted(names - set(FORMS))
     assert not missing, f"commands without forms in the watch walk: {missing}"
     assert not sorted(set(FORMS) - names)
+
+
+def test_every_command_declares_its_effect() -> None:
+    """No built-in relies on default deny: each says what it changes."""
+    server, _reactor = fresh(os.getcwd())
+    for name, cmd in server.interp.commands.items():
+        assert cmd.effect is not None, name
+        assert callable(cmd.effect) or cmd.effect in EFFECTS, name
 
 
 @pytest.mark.parametrize("name", sorted(FORMS))
