@@ -48,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     plant.mkdir()
     write(plant / "sitecustomize.py",
           "from pantasks.lang.registry import command\n"
-          "@command('testbug')\n"
+          "@command('testbug', effect='reads')  # declared: watch users may run it\n"
           "def _testbug(ctx, argv):\n"
           "    raise ValueError('planted bug: ' + ' '.join(argv[1:]))\n")
     env = clean_env(d)
