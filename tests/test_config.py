@@ -619,6 +619,13 @@ DEFAULTS = {
         "max_value": 16 * 1024 * 1024,
         "watch_session_lines": 10000,
         "watch_session_size": 32 * 1024 * 1024,
+        "slice": 0.01,
+        "request_cpu_watch": 5.0,
+        "request_cpu_control": 0.0,
+        "macro_cpu": 60.0,
+        "max_open_block_bytes": 64 * 1024 * 1024,
+        "max_unread_bytes": 16 * 1024 * 1024,
+        "max_held_watch_bytes": 1024 * 1024,
     },
 }
 
