@@ -58,6 +58,7 @@ FORMS: dict[str, list[tuple[Any, ...]]] = {
     "active": [(["active false"], WRITE)],
     "basename": [(["basename a/b.c"], READ), (["basename a/b -var mine"], READ),
                  (["basename a/b -var LABEL"], VAR)],
+    "cancel": [(["cancel 1"], DENY), (["cancel 99"], DENY)],
     "book": [
         (["book list"], READ), (["book listbook b"], READ), (["book listpage b p"], READ),
         (["book npages b"], READ), (["book npages b -key w v -var mine"], READ),
@@ -76,6 +77,7 @@ FORMS: dict[str, list[tuple[Any, ...]]] = {
     "date": [(["date"], READ), (["date -var mine -seconds"], READ), (["date -var LABEL"], VAR)],
     "delete": [(["delete job 1"], WRITE), (["delete task t"], WRITE),
                (["delete task t -force"], WRITE)],
+    "disconnect": [(["disconnect 1"], WRITE), (["disconnect 99"], DENY)],
     "dirname": [(["dirname a/b"], READ), (["dirname a/b -var DB:1"], VAR)],
     "echo": [(["echo hello"], READ)],
     "exec": [(["exec touch ran.txt"], RUN), (["exec -timeout 5 touch ran.txt"], RUN)],
@@ -156,6 +158,7 @@ FORMS: dict[str, list[tuple[Any, ...]]] = {
                (["server cd sub"], WRITE), (["server output out.txt"], WRITE),
                (["server exit"], WRITE), (["server quit"], WRITE),
                (["server input script.pro"], FILE), (["server module script.pro"], FILE)],
+    "sessions": [(["sessions"], DENY)],
     "set": [(["set mine = 1 + 2"], READ), (["set LABEL = 1 + 2"], VAR)],
     "showtask": [(["showtask t"], READ)],
     "shutdown": [(["shutdown"], WRITE), (["shutdown now"], WRITE)],
@@ -323,6 +326,9 @@ def snapshot(server: Server, reactor: SpawnRecorder, tmp: str,
         "runner": len(server.runner.started),
         "spawned": list(reactor.spawned),
         "shutdowns": list(server.shutdowns),
+        "other connections": sorted((c.session_id, bool(c.transport.disconnecting))
+                                    for c in server.factory.connections
+                                    if conn is None or c is not conn.proto),
     }
 
 
@@ -395,6 +401,7 @@ def test_watch_changes_nothing(workdir: str, name: str) -> None:
     forms.append(([name], None))
     for lines, kind in forms:
         server, reactor = fresh(workdir)
+        server.login()  # a bystander: session 1
         bob = server.login(user="bob", password="bobpw")
         before = snapshot(server, reactor, workdir, bob)
         reply = run_form(server, bob, lines)
@@ -427,6 +434,7 @@ def test_control_forms_still_work(workdir: str, name: str) -> None:
         if n != name or kind in (READ, DENY):
             continue
         server, reactor = fresh(workdir)
+        server.login(user="bob", password="bobpw")  # a bystander: session 1
         admin = server.login()
         if prelude:
             done: list[Any] = []
