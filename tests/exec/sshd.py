@@ -1,0 +1,133 @@
+"""A real OpenSSH server on 127.0.0.1 for the controller's tests.
+
+Keys (host and user) are generated per run in a temporary directory; the
+client configuration names the server as two distinct hosts, C{hosta} and
+C{hostb} (each with its own C{HostKeyAlias}, so each is checked against
+its own known_hosts line), and C{refused}, a port nobody listens on.
+C{connect_command} starts this virtualenv's agent on the far side by its
+full path.  sshd must run as root (privilege separation, logins as root);
+without root the tests that use it are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+from tests.exec.remote_helpers import AGENT_ARGV
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+#: Why SSH tests cannot run here, or None.
+SKIP_REASON: str | None = None
+if os.geteuid() != 0:
+    SKIP_REASON = "a real sshd on 127.0.0.1 needs root (make test installs openssh-server as root)"
+elif not os.access(SSHD, os.X_OK) or shutil.which("ssh") is None or not shutil.which("ssh-keygen"):
+    SKIP_REASON = "openssh-server/openssh-client are not installed (make debs installs them)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SSHServer:
+    """
+    One sshd process and the client side to reach it.
+
+    @ivar dir: the temporary directory holding keys and configuration.
+    @ivar port: where sshd listens.
+    @ivar ssh_config: the client configuration file (C{ssh -F}).
+    @ivar connect_command: a C{connect_command} for L{RemoteRunner}.
+    """
+
+    def __init__(self, max_startups: str = "10:30:60") -> None:
+        self.dir = tempfile.mkdtemp(prefix="pantasks-sshd-")
+        self.port = free_port()
+        self.refused_port = free_port()
+        self.max_startups = max_startups
+        self.proc: subprocess.Popen | None = None
+        self.ssh_config = os.path.join(self.dir, "ssh_config")
+        agent = shlex.join(AGENT_ARGV)
+        self.connect_command = (
+            f"ssh -F {shlex.quote(self.ssh_config)} -x -o BatchMode=yes {{host}} {agent}"
+        )
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def start(self) -> SSHServer:
+        d = self.dir
+        for key in ("host_key", "id_user"):
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.path(key)],
+                check=True, stdin=subprocess.DEVNULL,
+            )
+        shutil.copy(self.path("id_user.pub"), self.path("authorized_keys"))
+        with open(self.path("host_key.pub")) as f:
+            host_pub = " ".join(f.read().split()[:2])
+        with open(self.path("known_hosts"), "w") as f:
+            f.write(f"hosta {host_pub}\nhostb {host_pub}\n")
+        with open(self.path("sshd_config"), "w") as f:
+            f.write(
+                f"ListenAddress 127.0.0.1:{self.port}\n"
+                f"HostKey {d}/host_key\n"
+                f"PidFile {d}/sshd.pid\n"
+                f"AuthorizedKeysFile {d}/authorized_keys\n"
+                "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+                "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+                "PermitRootLogin prohibit-password\n"
+                f"MaxStartups {self.max_startups}\nMaxSessions 100\n"
+                "PrintMotd no\nPrintLastLog no\nX11Forwarding no\nAllowTcpForwarding no\n"
+                "LogLevel ERROR\n"
+            )
+        common = (
+            "  HostName 127.0.0.1\n  User root\n"
+            f"  IdentityFile {d}/id_user\n  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n"
+            "  StrictHostKeyChecking yes\n  UpdateHostKeys no\n  BatchMode yes\n"
+            "  ControlMaster no\n  LogLevel ERROR\n  ConnectTimeout 20\n"
+        )
+        with open(self.ssh_config, "w") as f:
+            f.write(f"Host hosta\n  HostKeyAlias hosta\n  Port {self.port}\n{common}")
+            f.write(f"Host hostb\n  HostKeyAlias hostb\n  Port {self.port}\n{common}")
+            f.write(f"Host refused\n  HostKeyAlias hosta\n  Port {self.refused_port}\n{common}")
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        log = open(self.path("sshd.log"), "wb")
+        self.proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", self.path("sshd_config")],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                with open(self.path("sshd.log")) as f:
+                    raise RuntimeError(f"sshd exited: {f.read().strip()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("sshd did not start listening within 20s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # sshd and its sessions: the listener's group (its own session).
+            try:
+                os.killpg(self.proc.pid, 15)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
