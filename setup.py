@@ -9,6 +9,10 @@ Dependencies are chosen, not collected:
   - google-re2: user regular expressions (status -taskstats) matched in
     time linear in the text, so no pattern can hold the server (Python's
     re backtracks: "(.|.)*Q" took seconds per task name).
+  - prometheus_client: /metrics (pantasks.web.metrics) for the registry,
+    histograms, process_* series and the exact exposition format; its own
+    parser is what the tests read /metrics with, so the format is checked
+    by the code Prometheus users trust rather than by our reading of it.
 Tests also use pytest and pexpect (see the Makefile).
 """
 
@@ -29,7 +33,8 @@ setup(
     package_data={"pantasks": ["modules/*", "etc/*"]},
     include_package_data=True,
     install_requires=[
-        "twisted[tls]>=23.8", "zope.interface", "configobj", "google-re2>=1.1,<2"
+        "twisted[tls]>=23.8", "zope.interface", "configobj", "google-re2>=1.1,<2",
+        "prometheus_client>=0.20",
     ],
     extras_require={"test": ["pytest", "pexpect", "ruff"]},
     entry_points={

@@ -51,6 +51,7 @@ __all__ = [
     "ServerConfig",
     "ServerSection",
     "User",
+    "WebSection",
     "find_config_file",
     "load_ptolemy_config",
     "load_server_config",
@@ -631,6 +632,22 @@ max_open_block_bytes = integer(min=0, default=67108864)
 max_unread_bytes = integer(min=65536, default=16777216)
 # Bytes of L/J watch lines kept for a client that does not read them.
 max_held_watch_bytes = integer(min=4096, default=1048576)
+
+[web]
+# Twisted endpoint of the read-only web status page and /metrics, e.g.
+# "tcp:8080:interface=127.0.0.1" or "ssl:8443:privateKey=key.pem"; empty:
+# no web page.  Users log in as on the line protocol (HTTP Basic only over
+# TLS or from loopback) or with a token from the client command web token;
+# VALID_IP applies.
+endpoint = endpoint(default="")
+# Seconds a web token stays valid.
+token_lifetime = float(min=60, default=43200)
+# Pages update live at most this often (seconds).
+update_interval = float(min=0.2, default=1.0)
+# Live-update streams (open pages) at once; more are refused.
+max_streams = integer(min=1, default=32)
+# Ended jobs the jobs page remembers.
+recent_jobs = integer(min=10, max=100000, default=500)
 """
 
 
@@ -790,6 +807,17 @@ class LimitsSection:
 
 
 @dataclass(frozen=True)
+class WebSection:
+    """The C{[web]} section; see L{SERVER_CONFIGSPEC} for each key."""
+
+    endpoint: str
+    token_lifetime: float
+    update_interval: float
+    max_streams: int
+    recent_jobs: int
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """
     A validated pantasks.conf.  Immutable: a reload builds a new one.
@@ -803,6 +831,7 @@ class ServerConfig:
     jobs: JobsSection
     controller: ControllerSection
     limits: LimitsSection
+    web: WebSection
     path: str | None = None
 
 
@@ -947,6 +976,7 @@ def server_config_from_text(text: str, filename: str = "pantasks.conf") -> Serve
         jobs=_section(JobsSection, conf["jobs"]),
         controller=_section(ControllerSection, conf["controller"]),
         limits=_section(LimitsSection, conf["limits"]),
+        web=_section(WebSection, conf["web"]),
         path=filename,
     )
 

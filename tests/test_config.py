@@ -22,6 +22,7 @@ from pantasks.config import (
     ServerConfig,
     ServerSection,
     User,
+    WebSection,
     find_config_file,
     load_ptolemy_config,
     load_server_config,
@@ -627,6 +628,13 @@ DEFAULTS = {
         "max_unread_bytes": 16 * 1024 * 1024,
         "max_held_watch_bytes": 1024 * 1024,
     },
+    "web": {
+        "endpoint": "",
+        "token_lifetime": 43200.0,
+        "update_interval": 1.0,
+        "max_streams": 32,
+        "recent_jobs": 500,
+    },
 }
 
 
@@ -647,6 +655,7 @@ class TestServerConfigDefaults:
         assert dataclasses.asdict(c.jobs) == DEFAULTS["jobs"]
         assert dataclasses.asdict(c.controller) == DEFAULTS["controller"]
         assert dataclasses.asdict(c.limits) == DEFAULTS["limits"]
+        assert dataclasses.asdict(c.web) == DEFAULTS["web"]
         assert dict(c.users) == {}
 
     def test_types(self):
@@ -671,9 +680,11 @@ class TestServerConfigDefaults:
             ("jobs", JobsSection),
             ("controller", ControllerSection),
             ("limits", LimitsSection),
+            ("web", WebSection),
         ]:
             assert set(spec[name].scalars) == {f.name for f in dataclasses.fields(cls)}
-        assert set(spec.sections) == {"server", "users", "jobs", "controller", "limits"}
+        assert set(spec.sections) == {"server", "users", "jobs", "controller", "limits",
+                                     "web"}
 
     def test_immutable(self):
         c = load_server_config(None)

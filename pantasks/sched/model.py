@@ -108,6 +108,8 @@ class Task:
     spawn_error: Optional[str] = None
     #: True while launches are held back for lack of file descriptors.
     fd_blocked: bool = False
+    #: True for the task of a C{job} command (not in the task list).
+    one_off: bool = False
 
     @property
     def dynamic(self) -> bool:

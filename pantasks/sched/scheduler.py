@@ -33,6 +33,7 @@ from pantasks.exec.result import CRASH, EXIT, KILLED, SPAWNFAIL, JobResult
 from pantasks.lang.context import Context
 from pantasks.lang.driver import Interrupted, drive
 from pantasks.lang.source import Cursor
+from pantasks.sched import observer as obs
 from pantasks.sched.model import Job, Task
 from pantasks.sched.timerange import ABS, DAY, WEEK, _test_time, bump_ranges, time_valid
 
@@ -119,6 +120,7 @@ class Scheduler(service.Service):
         the log) or 2 (C{verbose threads}, the same here).
     @ivar listeners: callables C{(job, state, status_text, hostname)}
         told about every harvested job (before its exit macro runs).
+    @ivar observers: the L{obs.ISchedulerObserver}s (L{add_observer}).
     """
 
     name = "scheduler"
@@ -155,6 +157,8 @@ class Scheduler(service.Service):
         self.verbose = 0
         self.next_job_id = 1
         self.listeners: list[Callable[..., Any]] = []
+        self.observers: list[obs.ISchedulerObserver] = []
+        self._editing: set[str] = set()
         self._held: list[Job] = []
         self._idle_waiters: list[Deferred] = []
         self._local_running = 0
@@ -169,11 +173,58 @@ class Scheduler(service.Service):
         """A scheduler problem to the server log (stderr stream)."""
         self.interp.log_sink.err(text if text.endswith("\n") else text + "\n")
 
+    # -- observers ----------------------------------------------------------
+    def add_observer(self, observer: obs.ISchedulerObserver) -> None:
+        """Tell C{observer} about jobs, tasks and refusals from now on.
+
+        @raise TypeError: C{observer} does not provide
+            L{obs.ISchedulerObserver}.
+        """
+        if not obs.ISchedulerObserver.providedBy(observer):
+            raise TypeError(f"{observer!r} does not provide ISchedulerObserver")
+        self.observers.append(observer)
+
+    def remove_observer(self, observer: obs.ISchedulerObserver) -> None:
+        """Stop telling C{observer} (no error if it was not told)."""
+        if observer in self.observers:
+            self.observers.remove(observer)
+
+    def _tell(self, method: str, *args: Any) -> None:
+        """Call C{method} on every observer; a failing one is logged."""
+        for observer in list(self.observers):
+            try:
+                getattr(observer, method)(*args)
+            except Exception:
+                log.failure("scheduler observer {observer} failed", observer=repr(observer))
+
+    def _job_event(self, job: Job, state: str, host: Optional[str] = None,
+                   exit_status: Optional[int] = None, duration: Optional[float] = None,
+                   result: Optional[JobResult] = None) -> None:
+        if not self.observers:
+            return
+        tail = obs.TAIL_BYTES
+        self._tell("job_changed", obs.JobEvent(
+            job_id=job.job_id, task=job.task.name, state=state, one_off=job.task.one_off,
+            host=host or job.host or "localhost", time=self.reactor.seconds(),
+            exit_status=exit_status, duration=duration,
+            stdout=result.stdout[-tail:] if result is not None and result.stdout else b"",
+            stderr=result.stderr[-tail:] if result is not None and result.stderr else b"",
+        ))
+
+    def _set_state(self, state: str) -> None:
+        was, self.state = self.state, state
+        if was != state:
+            self._tell("scheduler_changed", state)
+
+    def _refuse(self, task: Task, reason: str) -> None:
+        if self.observers:
+            self._tell("launch_refused", task, reason)
+
     # -- run / stop / halt -------------------------------------------------
     def run(self) -> None:
         """Launch tasks and harvest jobs (C{run})."""
         was = self.state
-        self.state = "running"
+        self._set_state("running")
         if was != "running":
             now = self.reactor.seconds()
             for task in self.tasks.values():
@@ -182,13 +233,13 @@ class Scheduler(service.Service):
 
     def stop(self) -> None:
         """No new jobs; running ones are still harvested (C{stop})."""
-        self.state = "harvesting"
+        self._set_state("harvesting")
         self._cancel_timers()
         self._release_held()
 
     def halt(self) -> None:
         """No new jobs and no harvesting until C{run} or C{stop} (C{halt})."""
-        self.state = "stopped"
+        self._set_state("stopped")
         self._cancel_timers()
 
     def _cancel_timers(self) -> None:
@@ -225,12 +276,15 @@ class Scheduler(service.Service):
         task = self.tasks.pop(name, None)
         if task is not None:
             self._cancel_timer(task)
+            self._editing.add(name)
         return task
 
     def add_task(self, task: Task) -> None:
         """Put a (re)defined task at the end of the list and schedule it."""
-        self.tasks.pop(task.name, None)
+        existed = self.tasks.pop(task.name, None) is not None or task.name in self._editing
+        self._editing.discard(task.name)
         self.tasks[task.name] = task
+        self._tell("task_changed", task, obs.CHANGED if existed else obs.ADDED)
         if self.state == "running":
             now = self.reactor.seconds()
             if task.last is None:
@@ -261,6 +315,8 @@ class Scheduler(service.Service):
         for job in running:
             self.kill(job.job_id)
         self.take_for_edit(name)
+        self._editing.discard(name)
+        self._tell("task_changed", task, obs.REMOVED)
         return ""
 
     # -- one task check ----------------------------------------------------
@@ -272,13 +328,17 @@ class Scheduler(service.Service):
             return  # re-armed when the exec macro ends
         now = self.reactor.seconds()
         if not task.active:
+            self._refuse(task, obs.INACTIVE)
             return  # re-armed when the task is redefined
         if not time_valid(task.ranges, now):
+            self._refuse(task, obs.TRANGE)
             self._arm(task, next_range_change(task.ranges, now))
             return
         if task.nmax and task.njobs >= task.nmax:
+            self._refuse(task, obs.NMAX)
             return  # re-armed by a stats reset
         if task.npending_max and task.npending >= task.npending_max:
+            self._refuse(task, obs.NPENDING)
             return  # re-armed when one of its jobs ends
         if task.last is not None and now < task.last + task.exec_period:
             # (Compared as the timer computes it, so float rounding cannot
@@ -286,6 +346,7 @@ class Scheduler(service.Service):
             self._arm(task, task.last + task.exec_period)
             return
         if task.host is None and not self._fds_available(task):
+            self._refuse(task, obs.FDS)
             # Re-armed when one of its jobs ends, and in any case soon.
             self._arm(task, now + RECHECK)
             return
@@ -341,6 +402,7 @@ class Scheduler(service.Service):
         if not status:
             # break, or a failing command (auto_break): no job this time.
             task.nskipexec += 1
+            self._refuse(task, obs.EXEC_BREAK)
         else:
             self._launch(task)
         self._arm(task, task.last + task.exec_period)
@@ -348,6 +410,7 @@ class Scheduler(service.Service):
     def _launch(self, task: Task) -> Optional[Job]:
         if not task.argv:
             self.warn(f"task {task.name}: task command not defined")
+            self._refuse(task, obs.NO_COMMAND)
             return None
         job = self.new_job(task)
         task.njobs += 1
@@ -417,6 +480,7 @@ class Scheduler(service.Service):
             host=job.host,
         )
         job.state = "BUSY"
+        self._job_event(job, obs.STARTED)
         if self.verbose:
             self.say(f"job {job.task.name} ({job.job_id}) start: {' '.join(job.argv)}")
         if job.local:
@@ -436,6 +500,7 @@ class Scheduler(service.Service):
         if not job.harvested:
             job.harvested = True
             job.task.nfailure += 1
+            self._job_event(job, CRASH, duration=self.reactor.seconds() - job.started)
         self._forget(job)
 
     def _job_ended(self, result: JobResult, job: Job) -> Optional[Deferred]:
@@ -455,9 +520,15 @@ class Scheduler(service.Service):
             if self.jobs.get(job.job_id) is job and not job.harvested:
                 self.harvest(job, job.result)
 
-    def _notify(self, job: Job, state: str, status_text: str, hostname: str) -> None:
-        """Tell the listeners (the server's C{J} lines) how a job ended; a
-        failing listener is logged and never stops the harvest."""
+    def _notify(self, job: Job, state: str, status_text: str, hostname: str,
+                result: Optional[JobResult] = None) -> None:
+        """Tell the observers and the listeners (the server's C{J} lines)
+        how a job ended; a failing one is logged and never stops the
+        harvest."""
+        if self.observers:
+            exit_status = result.exit_status if result is not None and state == EXIT else None
+            duration = result.dtime if result is not None else None
+            self._job_event(job, state, hostname, exit_status, duration, result)
         for listener in list(self.listeners):
             try:
                 listener(job, state, status_text, hostname)
@@ -485,7 +556,7 @@ class Scheduler(service.Service):
             task.nkilled += 1
             if self.verbose:
                 self.say(f"job {task.name} ({job.job_id}) killed")
-            self._notify(job, KILLED, "KILLED", result.hostname)
+            self._notify(job, KILLED, "KILLED", result.hostname, result)
             self._forget(job)
             return succeed(None)
         dtime = result.dtime
@@ -515,14 +586,14 @@ class Scheduler(service.Service):
             key = "timeout"
             if self.verbose:
                 self.say(f"timeout on {task.name}")
-        self._notify(job, state, status_text, result.hostname)
+        self._notify(job, state, status_text, result.hostname, result)
         macro = task.exit_macros.get(key)
         if not macro:
             self._forget(job)
             return succeed(None)
         ctx = self._exit_context(job, result, status_text)
         d = drive(self._run_macro(ctx, macro), ctx, f"task.exit {key}", self.macro_budget)
-        d.addBoth(self._exit_done, job, key)
+        d.addBoth(self._exit_done, job, key, self.reactor.seconds())
         return d
 
     def _spawn_failed(self, job: Job, result: JobResult) -> None:
@@ -561,7 +632,8 @@ class Scheduler(service.Service):
             ctx.private_queues[name] = q
         return ctx
 
-    def _exit_done(self, outcome: Any, job: Job, key: str) -> None:
+    def _exit_done(self, outcome: Any, job: Job, key: str, began: float) -> None:
+        self._tell("exit_macro_done", job.task.name, key, self.reactor.seconds() - began)
         if not isinstance(outcome, tuple):
             log.failure("exit macro of job {id}", outcome, id=job.job_id)
             self.warn(f"task {job.task.name}: exit macro ({key}) of job {job.job_id} "
@@ -595,6 +667,7 @@ class Scheduler(service.Service):
         task.nsuccess = task.nfailure = task.ntimeout = task.nkilled = 0
         for stats in task.stats.values():
             stats.reset()
+        self._tell("task_changed", task, obs.CHANGED)
         if self.state == "running" and self.tasks.get(task.name) is task:
             self._arm(task, self.reactor.seconds())
 
@@ -627,6 +700,7 @@ class Scheduler(service.Service):
     def _count_killed(self, job: Job) -> None:
         job.harvested = True
         job.task.nkilled += 1
+        self._job_event(job, KILLED, duration=self.reactor.seconds() - job.started)
         self._forget(job)
 
     def flush(self) -> int:
@@ -644,6 +718,7 @@ class Scheduler(service.Service):
         """A job outside any task (the C{job} command)."""
         task = Task(name=f"job.{self.next_job_id}", argv=list(argv), host=host)
         task.timeout_period = 0
+        task.one_off = True
         job = self.new_job(task)
         task.njobs += 1
         self.submit(job, 0)
