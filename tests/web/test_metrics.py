@@ -6,12 +6,16 @@ jobs that ran on a fake clock and a fake runner."""
 from __future__ import annotations
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from twisted.internet.task import Clock
 
-from pantasks.web.lag import LagMonitor
-from pantasks.web.metrics import Metrics
-from tests.sched.helpers import Harness
+pytest.importorskip("prometheus_client", reason="prometheus_client missing: run make all "
+                    "(setup.py needs it)")
+
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from twisted.internet.task import Clock  # noqa: E402
+
+from pantasks.web.lag import LagMonitor  # noqa: E402
+from pantasks.web.metrics import Metrics  # noqa: E402
+from tests.sched.helpers import Harness  # noqa: E402
 
 
 def parse(text: bytes) -> dict[tuple, float]:
