@@ -54,7 +54,8 @@ def escape(text: str, limit: int = MAX_LOGGED) -> str:
     return cut
 
 
-def _key(failure: Failure) -> tuple[str, str]:
+def failure_key(failure: Failure) -> tuple[str, str]:
+    """What makes two failures the same bug: (exception type, where raised)."""
     frames = failure.frames
     where = f"{frames[-1][1]}:{frames[-1][2]}" if frames else "?"
     return (failure.type.__name__ if failure.type else "?", where)
@@ -72,7 +73,7 @@ def report(what: str, failure: Optional[Failure] = None) -> tuple[str, str]:
     """
     if failure is None:
         failure = Failure()
-    key = _key(failure)
+    key = failure_key(failure)
     if len(_seen) >= MAX_KINDS and key not in _seen:
         _seen.clear()
     n = _seen[key] = _seen.get(key, 0) + 1

@@ -18,7 +18,7 @@ import sys
 from typing import Any, Callable, Optional
 
 from pantasks.lang.context import OutputSink
-from pantasks.lang.internal import escape
+from pantasks.lang.internal import escape, failure_key
 
 #: Control characters that have no business in a log line (all of C0 but
 #: tab and newline, DEL, C1): escape sequences start with them.
@@ -319,15 +319,31 @@ class LogObserver:
 
     Events with a traceback (C{log_failure}) or marked C{log_private} go
     to the log file only, never to watchers as C{L} lines: a traceback
-    is for the operator.
+    is for the operator.  The same traceback (exception type and the place
+    it was raised), from whatever part of the server, is written in full
+    the first time, then as one line at its 2nd, 4th, 8th... occurrence.
     """
+
+    MAX_KINDS = 1000
 
     def __init__(self, server_log: Any) -> None:
         self.server_log = server_log
+        self._seen: dict[tuple[str, str], int] = {}
 
     def __call__(self, event: dict) -> None:
         from twisted.logger import formatEventAsClassicLogText
 
+        failure = event.get("log_failure")
+        if failure is not None:
+            key = failure_key(failure)
+            if len(self._seen) >= self.MAX_KINDS and key not in self._seen:
+                self._seen.clear()
+            n = self._seen[key] = self._seen.get(key, 0) + 1
+            if n > 1:
+                if n & (n - 1) == 0:
+                    self._private(f"pantasks_server: error {key[0]} at {key[1]} has happened "
+                                  f"{n} times (traceback logged the first time)\n")
+                return
         text = formatEventAsClassicLogText(event)
         if not text:
             return
@@ -336,9 +352,14 @@ class LogObserver:
         if len(text) > MAX_EVENT_TEXT:
             text = text[:MAX_EVENT_TEXT] + f"... ({len(text) - MAX_EVENT_TEXT} more characters)"
         text += "\n"
-        if "log_failure" in event or event.get("log_private"):
-            log_only = getattr(self.server_log, "log_only", None)
-            if log_only is not None:
-                log_only(text)
-                return
-        self.server_log.err(text)
+        if failure is not None or event.get("log_private"):
+            self._private(text)
+        else:
+            self.server_log.err(text)
+
+    def _private(self, text: str) -> None:
+        log_only = getattr(self.server_log, "log_only", None)
+        if log_only is not None:
+            log_only(text)
+        else:
+            self.server_log.err(text)

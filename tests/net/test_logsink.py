@@ -147,6 +147,25 @@ class LogObserverTests(SynchronousTestCase):
                                     for line in fed), fed)
 
 
+    def test_same_traceback_from_anywhere_written_once(self) -> None:
+        from twisted.logger import Logger
+
+        from pantasks.net.logsink import LogObserver
+        from tests.net.helpers import MemoryLog
+
+        log = MemoryLog()
+        logger = Logger(observer=LogObserver(log))
+        for i in range(100):
+            try:
+                int("x")
+            except ValueError:
+                logger.failure("harvesting job {id}", id=i)
+        text = log.text()
+        self.assertEqual(text.count("Traceback"), 1, text)
+        self.assertEqual(text.count("has happened"), 6, text)  # 2, 4, 8, 16, 32, 64
+        self.assertIn("has happened 64 times", text)
+
+
 class InternalErrorTests(SynchronousTestCase):
     def test_traceback_once_then_powers_of_two(self) -> None:
         from twisted.logger import globalLogPublisher
