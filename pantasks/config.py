@@ -617,6 +617,8 @@ max_value = integer(min=1024, default=16777216)
 watch_session_lines = integer(min=0, default=10000)
 # ... and at most this many characters (names and values).
 watch_session_size = integer(min=0, default=33554432)
+# All watch sessions together keep at most this many characters.
+watch_total_size = integer(min=0, default=134217728)
 # Seconds an execution (a request, a task macro, a script load) may compute
 # before it gives the server back to the others; they take turns.
 slice = float(min=0.001, max=1.0, default=0.01)
@@ -797,6 +799,7 @@ class LimitsSection:
     max_value: int
     watch_session_lines: int
     watch_session_size: int
+    watch_total_size: int
     slice: float
     request_cpu_watch: float
     request_cpu_control: float

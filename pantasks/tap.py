@@ -644,6 +644,7 @@ def build(
         max_value=conf.limits.max_value,
         watch_session_lines=conf.limits.watch_session_lines,
         watch_session_size=conf.limits.watch_session_size,
+        watch_total_size=conf.limits.watch_total_size,
     ))
     db = UserDB(users, load_users, watched)
     srv = conf.server

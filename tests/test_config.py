@@ -620,6 +620,7 @@ DEFAULTS = {
         "max_value": 16 * 1024 * 1024,
         "watch_session_lines": 10000,
         "watch_session_size": 32 * 1024 * 1024,
+        "watch_total_size": 128 * 1024 * 1024,
         "slice": 0.01,
         "request_cpu_watch": 5.0,
         "request_cpu_control": 0.0,

@@ -37,7 +37,7 @@ from pantasks.lang.context import Context, Frame, OutputSink
 from pantasks.lang.driver import Interrupted, Slicer, drive
 from pantasks.lang.errors import ExprError, RecursionTooDeep, ScriptError
 from pantasks.lang.expand import expand
-from pantasks.lang.policy import Limits, value_too_long
+from pantasks.lang.policy import Limits, WatchUsage, value_too_long
 from pantasks.lang.registry import LANGUAGE, Command, CommandTable
 from pantasks.lang.source import Cursor, Line, is_end, opens_block, read_script
 from pantasks.lang.words import WHITESPACE, split_pieces, split_words
@@ -159,6 +159,8 @@ class Interpreter:
         self.quit_handler: Any = None
         self.max_macro_depth = MAX_MACRO_DEPTH
         self.set_limits(Limits())
+        #: What all watch sessions hold together (L{pantasks.lang.policy}).
+        self.watch_usage = WatchUsage()
         self.log_sink = log_sink or OutputSink()
         self._prefix_cache: dict[str, Any] = {}
         self._names: Optional[list[str]] = None

@@ -52,6 +52,8 @@ DEFAULT_MAX_VALUE = 16 * 2**20
 DEFAULT_WATCH_SESSION_LINES = 10000
 #: Default of C{[limits] watch_session_size}, in characters.
 DEFAULT_WATCH_SESSION_SIZE = 32 * 2**20
+#: Default of C{[limits] watch_total_size}, in characters.
+DEFAULT_WATCH_TOTAL_SIZE = 128 * 2**20
 #: How much longer than C{max_value} an expanded command line may be: room
 #: for the command around a value (C{$x = $x$x} builds twice a value).
 LINE_ROOM = 64 * 1024
@@ -66,11 +68,14 @@ class Limits:
     @ivar watch_session_lines: most variables a watch session keeps.
     @ivar watch_session_size: most characters (names and values) a watch
         session keeps.
+    @ivar watch_total_size: most characters all watch sessions keep
+        together (many connections may not add up to much).
     """
 
     max_value: int = DEFAULT_MAX_VALUE
     watch_session_lines: int = DEFAULT_WATCH_SESSION_LINES
     watch_session_size: int = DEFAULT_WATCH_SESSION_SIZE
+    watch_total_size: int = DEFAULT_WATCH_TOTAL_SIZE
 
     @property
     def max_line(self) -> int:
@@ -103,6 +108,16 @@ def check_values(interp: Any, what: str, values: Iterable[str]) -> None:
             raise value_too_long(what, len(value), limit)
 
 
+class WatchUsage:
+    """What all the watch sessions of one interpreter hold together.
+
+    @ivar chars: characters held (names and values).
+    """
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+
 #: The effects a watch user may cause.
 WATCH_ALLOWED = frozenset((READS, VARIABLES, SESSION))
 
@@ -118,7 +133,8 @@ class WatchPolicy:
 
     One per connection: it holds the session's own variables
     (L{variables}, which the connection's contexts use as their
-    C{private_vars}) and what they cost.
+    C{private_vars}) and what they cost, also counted in the shared
+    L{WatchUsage}; L{close} gives it back when the connection ends.
 
     @ivar user: the user name (in messages).
     @ivar limits: the L{Limits}.
@@ -130,16 +146,25 @@ class WatchPolicy:
 
     role = WATCH
 
-    def __init__(self, user: str, limits: Limits) -> None:
+    def __init__(self, user: str, limits: Limits, usage: Optional[WatchUsage] = None) -> None:
         self.user = user
         self.limits = limits
+        self.usage = usage if usage is not None else WatchUsage()
         self.variables: dict[str, str] = {}
         self.chars = 0
         self.local_chars = 0
 
     def begin(self, ctx: "Context") -> None:
-        """A new execution of this session starts in C{ctx}."""
+        """A new execution of this session starts in C{ctx} (the locals of
+        the one before are gone)."""
+        self.usage.chars -= self.local_chars
         self.local_chars = 0
+
+    def close(self) -> None:
+        """The connection ended: its variables are forgotten."""
+        self.usage.chars -= self.chars + self.local_chars
+        self.chars = self.local_chars = 0
+        self.variables.clear()
 
     # -- commands -------------------------------------------------------------
     def refuse_call(self, ctx: "Context", target: Any, argv: list[str]) -> Optional[str]:
@@ -180,12 +205,13 @@ class WatchPolicy:
             if name in ctx.interp.variables:
                 raise ScriptError(f"${name}: permission denied "
                                   f"(watch role may not change server variables)")
-            self._charge(ctx, name, 1, len(name) + len(value))
-            self.chars += len(name) + len(value)
+            grow = len(name) + len(value)
+            self._charge(ctx, name, 1, grow)
         else:
             grow = len(value) - len(old)
             self._charge(ctx, name, 0, grow)
-            self.chars += grow
+        self.chars += grow
+        self.usage.chars += grow
         self.variables[name] = value
 
     def check_many(self, ctx: "Context", items: list[tuple[str, str]]) -> None:
@@ -218,6 +244,7 @@ class WatchPolicy:
         grow = len(key) + len(value) if old is None else len(value) - len(old)
         self._charge(ctx, key.rsplit(".", 1)[-1], 1 if old is None else 0, grow)
         self.local_chars += grow
+        self.usage.chars += grow
         ctx.locals[key] = value
 
     def del_var(self, ctx: "Context", name: str) -> bool:
@@ -230,10 +257,12 @@ class WatchPolicy:
             old = ctx.locals.pop(key, None)
             if old is not None:
                 self.local_chars -= len(key) + len(old)
+                self.usage.chars -= len(key) + len(old)
                 return True
         old = self.variables.pop(name, None)
         if old is not None:
             self.chars -= len(name) + len(old)
+            self.usage.chars -= len(name) + len(old)
             return True
         if name in ctx.interp.variables:
             raise ScriptError(f"${name}: permission denied "
@@ -244,6 +273,7 @@ class WatchPolicy:
         """C{STATUS} after a watch user's command: the session's own."""
         if "STATUS" not in self.variables:
             self.chars += len("STATUS") + 1
+            self.usage.chars += len("STATUS") + 1
         self.variables["STATUS"] = value
 
     def _charge(self, ctx: "Context", name: str, entries: int, chars: int) -> None:
@@ -257,13 +287,18 @@ class WatchPolicy:
             raise ScriptError(
                 f"${name}: session full (a watch session keeps at most "
                 f"{limits.watch_session_size} characters, [limits] watch_session_size)")
+        if chars > 0 and self.usage.chars + chars > limits.watch_total_size:
+            raise ScriptError(
+                f"${name}: session full (all watch sessions together keep at most "
+                f"{limits.watch_total_size} characters, [limits] watch_total_size)")
 
 
-def policy_for(role: str, user: str, limits: Limits) -> Optional[WatchPolicy]:
-    """The policy for a user of C{role}: None (no restriction) for
-    C{control}, a new L{WatchPolicy} (one per connection) for C{watch} and
-    for any role this program does not know (default deny).
+def policy_for(role: str, user: str, interp: Any) -> Optional[WatchPolicy]:
+    """The policy for a user of C{role} on C{interp}: None (no restriction)
+    for C{control}, a new L{WatchPolicy} (one per connection, within the
+    interpreter's limits and shared watch usage) for C{watch} and for any
+    role this program does not know (default deny).
     """
     if role == CONTROL:
         return None
-    return WatchPolicy(user, limits)
+    return WatchPolicy(user, interp.limits, interp.watch_usage)

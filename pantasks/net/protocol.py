@@ -289,6 +289,8 @@ class LineServerProtocol(LineReceiver):
             self.cancel_request("connection closed")
 
     def _cleanup(self) -> None:
+        if self.policy is not None:
+            self.policy.close()  # a watch session's variables are gone
         self.sink.close_files()
         self._held.clear()
         self._held_bytes = 0
@@ -504,7 +506,7 @@ class LineServerProtocol(LineReceiver):
         self.avatar = avatar
         # What this user may do: the same policy (and so the same own
         # variables, for a watch user) for every request of the connection.
-        self.policy = policy_for(avatar.role, avatar.name, self.factory.interp.limits)
+        self.policy = policy_for(avatar.role, avatar.name, self.factory.interp)
         self._logout = logout
         self.state = "ready"
         self.MAX_LENGTH = factory.max_line_length

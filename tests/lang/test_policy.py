@@ -33,10 +33,30 @@ def run(interp: Interpreter, policy: Any, text: str) -> tuple[int, str, str]:
 
 
 def test_policy_for_roles() -> None:
-    assert policy_for("control", "alice", Limits()) is None
-    assert isinstance(policy_for("watch", "bob", Limits()), WatchPolicy)
+    interp = Interpreter(log_sink=CollectingSink())
+    assert policy_for("control", "alice", interp) is None
+    assert isinstance(policy_for("watch", "bob", interp), WatchPolicy)
     # a role this program does not know is treated as watch (default deny)
-    assert isinstance(policy_for("admin", "bob", Limits()), WatchPolicy)
+    assert isinstance(policy_for("admin", "bob", interp), WatchPolicy)
+
+
+def test_all_sessions_together_are_capped() -> None:
+    interp = Interpreter(log_sink=CollectingSink())
+    interp.set_limits(Limits(watch_session_size=4 * MIB, watch_total_size=10 * MIB))
+    grow = "$x = .\nfor d 0 21\n  $x = $x$x\nend"  # 2 MiB each
+    sessions = [policy_for("watch", f"w{i}", interp) for i in range(6)]
+    results = [run(interp, p, grow) for p in sessions]
+    assert [r[0] for r in results] == [1, 1, 1, 1, 0, 0]
+    assert "all watch sessions together keep at most 10485760 characters" in results[4][2]
+    assert results[4][2].count("\n") == 1
+    assert interp.watch_usage.chars <= 10 * MIB
+    # a session that ends gives its share back
+    sessions[0].close()
+    assert sessions[0].variables == {} and sessions[0].chars == 0
+    assert run(interp, sessions[5], grow)[0] == 1
+    for p in sessions:
+        p.close()
+    assert interp.watch_usage.chars == 0
 
 
 def test_context_fields_are_declared() -> None:

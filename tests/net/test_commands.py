@@ -135,6 +135,16 @@ class WatchSandboxTests(SynchronousTestCase):
         self.assertIn("variable i not found", admin.ask("echo $i"))
         self.assertEqual(server.interp.variables["LABEL"], "real")
 
+    def test_session_variables_go_with_the_connection(self) -> None:
+        server = make_server()
+        bob = server.login(user="bob", password="bobpw")
+        self.assertEqual(bob.ask("$mine = abc"), "STATUS 1\n")
+        self.assertGreater(server.interp.watch_usage.chars, 0)
+        bob.lose()
+        self.assertEqual(server.interp.watch_usage.chars, 0)
+        again = server.login(user="bob", password="bobpw")
+        self.assertIn("variable mine not found", again.ask("echo $mine"))
+
     def test_server_wide_settings_are_refused(self) -> None:
         server = make_server()
         bob = server.login(user="bob", password="bobpw")
