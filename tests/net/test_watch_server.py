@@ -206,3 +206,38 @@ def test_server_assignment_from_the_real_client(server: ServerProcess, tmp_path:
     child.expect(pexpect.EOF)
     child.close()
     assert alice.ask("echo $LABEL") == (["O kept"], "STATUS 1")
+
+
+def test_watch_sessions_together_are_capped(server: ServerProcess) -> None:
+    """Many watch connections cannot add up: 16 MiB each, the 8th passes
+    the 128 MiB all sessions may hold together; closing gives it back."""
+    idle = rss(server)
+    conns = []
+    for i in range(8):
+        c = login(server, "bob")
+        conns.append(c)
+        assert c.ask("$w = .") == ([], "STATUS 1")
+        lines, status = ask_block(c, ["for wd 0 24", "$w = $w$w", "end"])
+        if i < 7:
+            assert (lines, status) == ([], "STATUS 1"), i
+        else:
+            assert status == "STATUS 0"
+            assert lines == ["E $w: session full (all watch sessions together keep at most "
+                             "134217728 characters, [limits] watch_total_size)"], lines
+    assert rss(server) - idle < RSS_BOUND
+    still_serving(server)
+    for c in conns[:4]:
+        c.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the server notices the closes
+        c = login(server, "bob")
+        assert c.ask("$w = .") == ([], "STATUS 1")
+        lines, status = ask_block(c, ["for wd 0 24", "$w = $w$w", "end"])
+        c.close()
+        if status == "STATUS 1":
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"closed sessions kept their share: {lines}")
+    for c in conns[4:]:
+        c.close()
