@@ -24,8 +24,9 @@ C{sprintf}... are refused with C{$LABEL: permission denied ...}); any
 other name is the session's own, kept between the connection's requests
 and seen only by it, and so are its C{local} variables.  Together they
 may hold at most C{watch_session_lines} variables (list elements count
-one each) and C{watch_session_size} characters (names and values); going
-over is one error line and nothing is stored.
+one each) and C{watch_session_size} characters (names and values), and
+all watch sessions of the server together C{watch_total_size} characters
+(L{WatchUsage}); going over is one error line and nothing is stored.
 
 For every caller, no variable, list element, queue line or book word may
 hold more than C{max_value} characters (L{check_value}).
