@@ -590,6 +590,7 @@ def build(
     from pantasks.net.limits import ConnectionLimits
     from pantasks.net.logsink import ServerLog
     from pantasks.net.protocol import LineServerFactory
+    from pantasks.web.commands import install as install_web
 
     settings = options.settings
     if settings is None:
@@ -670,6 +671,17 @@ def build(
     )
     top = service.MultiService()
     engine.scheduler.setServiceParent(top)
+    web = None
+    if conf.web.endpoint and not options["only"] and not options["script"]:
+        # Before the line server, so it stops after it: the page stays up
+        # while a shutdown waits for the running jobs.
+        from pantasks.web.service import WebService
+
+        web = WebService(reactor, conf.web.endpoint, engine.scheduler, factory, db,
+                         settings.access, conf.web,
+                         say=lambda text: server_log.out(f"pantasks_server: {text}\n"))
+        web.setServiceParent(top)
+    install_web(engine.interp, web)
     server = PantasksServer(
         reactor, engine, factory, settings, server_log,
         loads=options["load"], script=options["script"], only=bool(options["only"]),
