@@ -210,7 +210,9 @@ class EventHub:
         if len(self.streams) >= self.max_streams:
             return False
         request.setHeader(b"content-type", b"text/event-stream")
-        request.write(b"retry: 3000\n\n")
+        # The version now: a page rendered before its stream opened (or
+        # reconnected) catches up with what changed meanwhile.
+        request.write(f"retry: 3000\n\ndata: {self.version()}\n\n".encode("ascii"))
         self.streams[request] = self.clock.seconds()
         request.notifyFinish().addBoth(lambda _: self.streams.pop(request, None))
         return True
