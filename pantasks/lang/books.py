@@ -13,7 +13,10 @@ Books hold tens of thousands of pages, so:
     name, as in the original: the first one in book order wins);
   - key-filtered queries (C{-key WORD VALUE}), used by polling loops, go
     through a per-word index built the first time a word is queried and
-    kept up to date by L{Page.set} afterwards.
+    kept up to date by L{Page.set} afterwards.  A book keeps the indexes
+    of its L{MAX_INDEXED_WORDS} most recently queried words only: each
+    costs memory in proportion to the book, and anyone may query any word
+    (a loop over 20,000 made-up words once grew the indexes by 314 MB).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from typing import Iterator, Optional
 
 #: The value that also matches a missing word in key-filtered queries.
 NULL = "NULL"
+#: How many words of one book have a lookup index at a time (the least
+#: recently queried one is dropped, and rebuilt when queried again).
+MAX_INDEXED_WORDS = 8
 
 
 def _seq(page: "Page") -> int:
@@ -266,12 +272,15 @@ class Book:
 
     # -- internals ------------------------------------------------------------
     def _word_index(self, word: str) -> dict[Optional[str], list[Page]]:
-        buckets = self._index.get(word)
+        index = self._index
+        buckets = index.pop(word, None)
         if buckets is None:
             buckets = {}
             for page in self._pages:
                 buckets.setdefault(page._words.get(word), []).append(page)
-            self._index[word] = buckets
+            while len(index) >= MAX_INDEXED_WORDS:
+                del index[next(iter(index))]  # the least recently queried
+        index[word] = buckets  # (re)inserted last: the most recent
         return buckets
 
     def _unindex(self, page: Page) -> None:

@@ -277,3 +277,32 @@ class TestBookStore:
         assert store.get(3) is None
         assert store.get(-4) is None
         assert [b.name for b in store] == ["a", "b", "c"]
+
+
+def test_word_indexes_are_bounded_and_stay_right() -> None:
+    """Querying thousands of different words (the watch user's
+    C{book npages big -key k$i x}) keeps at most MAX_INDEXED_WORDS indexes;
+    a dropped index is rebuilt, and answers stay right after changes."""
+    import tracemalloc
+
+    from pantasks.lang.books import MAX_INDEXED_WORDS
+
+    book = Book("big")
+    for i in range(2000):
+        book.append_page(Page(f"p{i}", {"state": "INIT" if i % 2 else "DONE"}))
+    assert book.count_matching("state", "INIT") == 1000
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(1000):
+        assert book.count_matching(f"k{i}", "x") == 0
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    # unbounded, this grew by 1000 indexes of 2000 pages (> 16 MB)
+    assert grown < 1024 * 1024, grown
+    assert len(book._index) <= MAX_INDEXED_WORDS
+    # the dropped "state" index is rebuilt from the pages as they are now
+    book.find_page("p1").set("state", "DONE")
+    book.append_page(Page("new", {"state": "INIT"}))
+    assert book.count_matching("state", "INIT") == 1000
+    assert book.get_page_matching(-1, "state", "INIT").name == "new"
+    assert book.count_matching("k1", "NULL") == 2001

@@ -98,3 +98,53 @@ def test_strmatch_takes_classes_not_patterns(server: ServerProcess) -> None:
     assert bob.ask(f'strmatch {"a" * 5000}! "(.|.)*Q"') == (
         ["E unknown character class (.|.)*Q"], "STATUS 0")
     assert bob.ask("strmatch abc123def int") == (["O match: 3 3"], "STATUS 1")
+
+
+def rss_kb(server: ServerProcess) -> int:
+    for line in open(f"/proc/{server.proc.pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+TOO_LONG = "value too long ({} characters; at most 16777216 may be stored, [limits] max_value)"
+
+
+@pytest.mark.parametrize("who", [control, watcher])
+def test_text_building_commands_refuse_huge_results(server: ServerProcess, who) -> None:
+    """C{strsub $x a $x} with a 30,000-character C{$x} once built a 900 MB
+    reply; now it is one error line, for control and watch users alike,
+    and the server's memory does not move."""
+    c = who(server)
+    x = "a" * 30000
+    before = rss_kb(server)
+    lines, status = c.ask(f"strsub {x} a {x}")
+    assert (lines, status) == (["E strsub: " + TOO_LONG.format(30000 * 30000)], "STATUS 0")
+    assert c.ask(f"strsub {x} a {x} -var out") == (
+        ["E $out: " + TOO_LONG.format(30000 * 30000)], "STATUS 0")
+    assert c.ask("echo $?out") == (["O 0"], "STATUS 1")  # nothing stored
+    assert c.ask("strsub abcabc b XY") == (["O aXYcaXYc"], "STATUS 1")
+    assert rss_kb(server) - before < 100 * 1024
+    control(server).ask("echo alive") == (["O alive"], "STATUS 1")
+
+
+def test_queuesubstr_and_list_join_refuse_huge_results(server: ServerProcess) -> None:
+    c = control(server)
+    x = "b" * 5000
+    assert c.ask("queueinit big") == ([], "STATUS 1")
+    assert c.ask(f"queuepush big {x}") == ([], "STATUS 1")
+    assert c.ask(f"queuesubstr big b {x}") == (
+        ["E queue big: " + TOO_LONG.format(5000 * 5000)], "STATUS 0")
+    assert c.ask("queuesize big -var n") == ([], "STATUS 1")
+    assert c.ask("echo $n") == (["O 1"], "STATUS 1")
+    lines, status = c.ask("queuepop big")
+    assert (lines, status) == ([f"O {x}"], "STATUS 1")  # unchanged
+    assert c.ask(f"$word = {'c' * 1000}") == ([], "STATUS 1")
+    assert c.ask("for i 0 12") == ([], "MORE 1")
+    assert c.ask("strsub $word c cc -var word") == ([], "MORE 1")
+    assert c.ask("end") == ([], "STATUS 1")  # 4,096,000 characters
+    for _ in range(5):
+        assert c.ask("list many -add $word") == ([], "STATUS 1")
+    assert c.ask("list many -join joined") == (
+        ["E list -join: " + TOO_LONG.format(5 * 4_096_000 + 4)], "STATUS 0")
+    assert c.ask("echo $?joined") == (["O 0"], "STATUS 1")

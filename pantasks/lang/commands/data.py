@@ -230,7 +230,9 @@ def queuesave(ctx: Context, argv: list[str]) -> int:
 @command("queuesubstr", help="bulk replace strings in queue", effect=WRITES)
 def queuesubstr(ctx: Context, argv: list[str]) -> int:
     """C{queuesubstr Q MATCH REPLACE}: replace in every line (see
-    L{Queue.substr} for the guard against endless replacement)."""
+    L{Queue.substr} for the guard against endless replacement).  A line
+    that would grow past C{[limits] max_value} fails the command and leaves
+    the queue as it was."""
     if len(argv) != 4:
         raise UsageError("USAGE: queuesubstr (queue) (match) (replace)")
     _need_queue(ctx, argv[1]).substr(argv[2], argv[3], ctx.interp.max_value)

@@ -33,7 +33,7 @@ from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
 from pantasks.lang.interp import quote
 from pantasks.lang.numbers import whole
-from pantasks.lang.policy import check_values
+from pantasks.lang.policy import check_values, value_too_long
 from pantasks.lang.registry import FILES, RUNS, VARIABLES, command
 from pantasks.lang.words import split_words
 
@@ -253,10 +253,14 @@ def _positional(ctx: Context, argv: list[str], excel: bool) -> int:
         raise CommandError(f"list {name} not found")
     start = c_atoi(start_word, usage) if start_word is not None else 0
     joined = []
+    size = -1
     for i in range(max(start, 0), n):
         v = ctx.get_var(f"{name}:{i}")
         if v is None:
             break
+        size += len(v) + 1
+        if size > ctx.interp.max_value:  # refused before the text is built
+            raise value_too_long("list -join", size, ctx.interp.max_value)
         joined.append(v)
     ctx.set_var(argv[3], " ".join(joined))
     return 1
