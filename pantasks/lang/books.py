@@ -237,6 +237,13 @@ class Book:
         """Delete every page whose C{word} is exactly C{value} (a missing
         word never matches); return how many."""
         victims = list(self._word_index(word).get(value, ()))
+        self.delete_pages(victims)
+        return len(victims)
+
+    def delete_pages(self, victims: list[Page]) -> int:
+        """Remove every page of C{victims} that is in this book; return
+        how many were."""
+        victims = [p for p in victims if p._book is self]
         if len(victims) > 32:
             # bulk: one filtering pass per structure instead of one
             # list deletion per page

@@ -33,9 +33,10 @@ import struct
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Generator, Iterable, Iterator, Optional
 
 from pantasks.lang.books import Book, Page
+from pantasks.lang.chunks import CHUNK, finish
 from pantasks.lang.queues import WHITESPACE, Queue, iter_word_spans
 
 # ---------------------------------------------------------------------------
@@ -283,6 +284,7 @@ class _Level:
     md: Metadata
     templates: dict[str, list[str]] = field(default_factory=dict)
     name: str = ""
+    lineno: int = 0  # where the block opened
 
 
 def parse_metadata(
@@ -311,14 +313,20 @@ def parse_metadata(
         if not line or line.startswith("#"):
             continue
         try:
+            depth = len(stack)
             _parse_line(stack, line, overwrite)
+            if len(stack) > depth:
+                stack[-1].lineno = lineno
         except MetadataError as e:
             e = MetadataError(e.message, lineno)
             if errors is None:
                 raise e from None
             errors.append(e)
     if len(stack) > 1:
-        raise MetadataError(f"unterminated METADATA {stack[-1].name}")
+        raise MetadataError(
+            f"unterminated METADATA {stack[-1].name} (opened at line {stack[-1].lineno}):"
+            " add a line END after its last line"
+        )
     return stack[0].md
 
 
@@ -491,15 +499,49 @@ def _rest_after_first_word(line: str) -> Optional[str]:
     return None
 
 
-def _content_line(queue: Queue) -> Optional[str]:
-    """Pop lines until one is neither blank nor a C{#} comment."""
-    while True:
-        raw = queue.pop()
-        if raw is None:
-            return None
-        line = raw.strip(WHITESPACE)
-        if line and line[0] != "#":
-            return line
+class _Stop(Exception):
+    """A format error: the load stops and is undone.
+
+    @ivar message: the message (the place and the fix included).
+    @ivar status: the command status (the original failed the command
+        only for a missing key and, in raw mode, a line with too many
+        items).
+    """
+
+    def __init__(self, message: str, status: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class _Reader:
+    """The lines of a queue, consumed from the front, each with its place
+    (file and line) for messages."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+        self.start = queue.mark()
+        self.count = 0  # lines taken so far
+        self.synced = 0  # of which the queue was told
+
+    def sync(self) -> None:
+        """Tell the queue how many lines were taken from its front."""
+        self.queue.popped(self.count - self.synced)
+        self.synced = self.count
+
+    def where(self, index: int) -> str:
+        """The place of the line taken as number C{index} (0-based)."""
+        return self.queue.place_at(self.start + index)
+
+    def content(self) -> Optional[str]:
+        """Take lines until one is neither blank nor a C{#} comment."""
+        lines = self.queue.lines
+        while lines:
+            line = lines.popleft().strip(WHITESPACE)
+            self.count += 1
+            if line and line[0] != "#":
+                return line
+        return None
 
 
 class _Finisher:
@@ -511,29 +553,29 @@ class _Finisher:
         keys: Optional[list[str]],
         unique: bool,
         setwords: list[tuple[str, str]],
-        err: Callable[[str], None],
     ) -> None:
         self.book = book
         self.keys = keys
         self.unique = unique
         self.setwords = setwords
-        self.err = err
 
-    def __call__(self, page: Page) -> bool:
+    def __call__(self, page: Page, where: str) -> None:
         if self.keys:
             values = []
             for key in self.keys:
                 value = page.get(key)
                 if value is None:
-                    self.err(f"ERROR: missing key {key} for ID")
-                    return False
+                    raise _Stop(
+                        f"ERROR: missing key {key} for ID ({where}): add a {key} line "
+                        "to it, or name other words with -key",
+                        status=False,
+                    )
                 values.append(value)
             page.name = ":".join(values)
         for word, value in self.setwords:
             page.set(word, value)
         if self.unique and self.book.count_named(page.name) > 1:
             self.book.delete_page(page)
-        return True
 
 
 def queue_to_book(
@@ -545,7 +587,21 @@ def queue_to_book(
     raw_columns: bool = False,
     err: Optional[Callable[[str], None]] = None,
 ) -> bool:
-    """Consume the lines of C{queue} into pages of C{book}.
+    """L{queue_to_book_steps} run to its end in one go."""
+    return finish(queue_to_book_steps(queue, book, keys, unique, setwords, raw_columns, err))
+
+
+def queue_to_book_steps(
+    queue: Queue,
+    book: Book,
+    keys: Optional[list[str]] = None,
+    unique: bool = False,
+    setwords: Iterable[tuple[str, str]] = (),
+    raw_columns: bool = False,
+    err: Optional[Callable[[str], None]] = None,
+) -> Generator[None, None, bool]:
+    """Consume the lines of C{queue} into pages of C{book}; a generator
+    that yields after every L{CHUNK} lines (see L{pantasks.lang.chunks}).
 
     MDC mode: the first line (blank and C{#} lines are skipped everywhere)
     must be C{NAME MULTI}; then each C{NAME METADATA} ... C{END} block
@@ -560,119 +616,170 @@ def queue_to_book(
     Raw-columns mode: the first line names the columns, each later line
     becomes a page whose words are its columns by position.
 
-    Errors are reported through C{err} (one message per call, no newline)
-    with the original's texts.  As in the original, parsing stops at a
-    format error and the rest of the queue is left in place; the return
-    value is True except after C{ERROR: missing key K for ID} and (raw
-    mode) C{ERROR: line has too many items: LINE}, where the page stays
-    in the book as it is.
+    A format error is reported through C{err} (one message, no newline)
+    naming the place (C{FILE line N} when the queue was loaded from a file,
+    see L{Queue.place_at}) and the fix, and the book is left as it was:
+    every page this call added is removed again (also when the execution
+    is cancelled meanwhile).  As in the original, parsing stops at the
+    error and the rest of the queue is left in place, and the status is
+    True except after a missing C{-key} word and (raw mode) a line with
+    too many items.
 
     @param keys: the word names of C{-key a:b} (None: no renaming).
-    @return: the command status.
+    @return: (as the generator's value) the command status.
     """
     report = err or (lambda message: None)
-    finish = _Finisher(book, keys or None, unique, list(setwords), report)
-    if raw_columns:
-        return _raw_columns(queue, book, finish, report)
-
-    line = _content_line(queue)
-    if line is None:
-        return True
-    first, problem = _words(line, 1)
-    if problem:
-        report(problem)
-    rest = _rest_after_first_word(line)
-    if not first or rest != "MULTI":
-        report("ERROR: missing metadata output name on first line")
-        return True
-    block_name = first[0]
-
-    # The hot loop of a large load (100,000 pages of 20 words): the page
-    # being read is a plain dict, attached to the book as a Page at its
-    # END (or, with what it has, when parsing stops inside it, so the
-    # partial page stays in the book as in the original).  Its name is
-    # chosen when it is attached; nothing else touches the book meanwhile,
-    # so that is the name the original gave at the METADATA line.
-    intern = sys.intern
-    values: dict[str, str] = {}  # share repeated value strings
-    lines = queue.lines
-    popleft = lines.popleft
-    words_of: Optional[dict[str, str]] = None  # the open block, if any
-
-    def attach(words_of: dict[str, str]) -> Page:
-        return book.append_page(Page(book.unused_name(), words_of))
-
-    while lines:
-        line = popleft().strip(WHITESPACE)
-        if not line or line[0] == "#":
-            continue
-        if '"' in line or "(" in line or not line.isascii():
-            words, problem = _words(line, 3)
+    finisher = _Finisher(book, keys or None, unique, list(setwords))
+    added: list[Page] = []
+    reader = _Reader(queue)
+    try:
+        if raw_columns:
+            yield from _raw_columns(reader, book, finisher, added)
         else:
-            # fast path; str.split also splits at the ASCII controls
-            # \x1c-\x1f, which never occur in this text
-            words, problem = line.split(None, 3), None
-        if not words:
-            if words_of is not None:
-                attach(words_of)
-            report(problem or "misbalanced quotes")
-            return True
-        if words_of is None:
-            if words[0] != block_name:
-                report(f"ERROR: unexpected metadata name {words[0]}")
-                return True
-            if len(words) < 2 or words[1] != "METADATA":
-                if problem:
-                    report(problem)
-                report("ERROR: missing METADATA tag")
-                return True
-            words_of = {}
-            continue
-        if words[0] == "END":
-            page = attach(words_of)
-            words_of = None
-            if not finish(page):
-                return False
-            continue
-        if len(words) < 3:
-            attach(words_of)
-            if problem:
-                report(problem)
-            report(f"ERROR: missing value for {words[0]}")
-            return True
-        value = words[2]
-        words_of[intern(words[0])] = values.setdefault(value, value)
-    if words_of is not None:
-        attach(words_of)
-        report("ERROR: unterminated metadata")
+            yield from _mdc(reader, book, finisher, added)
+    except _Stop as stop:
+        book.delete_pages(added)
+        report(f"{stop.message}; nothing was loaded into book {book.name}")
+        return stop.status
+    except BaseException:
+        book.delete_pages(added)
+        raise
+    finally:
+        reader.sync()
     return True
 
 
-def _raw_columns(
-    queue: Queue, book: Book, finish: _Finisher, report: Callable[[str], None]
-) -> bool:
-    index_page: Optional[Page] = None
+def _mdc(
+    reader: _Reader, book: Book, finisher: _Finisher, added: list[Page]
+) -> Generator[None, None, None]:
+    line = reader.content()
+    if line is None:
+        return
+    first, problem = _words(line, 1)
+    rest = _rest_after_first_word(line)
+    if problem or not first or rest != "MULTI":
+        raise _Stop(
+            f"ERROR: missing metadata output name on first line ({reader.where(reader.count - 1)}):"
+            f" the text must start with a line NAME MULTI{', ' + problem if problem else ''}"
+        )
+    block_name = first[0]
+    head = f"{block_name} METADATA"
+
+    # The hot loop of a large load (100,000 pages of 20 words): the page
+    # being read is a plain dict, attached to the book as a Page at its
+    # END.  Its name is chosen when it is attached; nothing else touches
+    # the book meanwhile, so that is the name the original gave at the
+    # METADATA line.
+    intern = sys.intern
+    values: dict[str, str] = {}  # share repeated value strings
+    words_of: Optional[dict[str, str]] = None  # the open block, if any
+    opened = 0  # where the open block started (line index)
+    count = reader.count
+    budget = CHUNK
     while True:
-        line = _content_line(queue)
+        lines = reader.queue.lines  # again after each yield: it may be replaced
+        popleft = lines.popleft
+        while lines and budget:
+            line = popleft().strip(WHITESPACE)
+            count += 1
+            budget -= 1
+            if not line or line[0] == "#":
+                continue
+            if '"' in line or "(" in line or not line.isascii():
+                words, problem = _words(line, 3)
+            else:
+                # fast path; str.split also splits at the ASCII controls
+                # \x1c-\x1f, which never occur in this text
+                words, problem = line.split(None, 3), None
+            reader.count = count
+            if not words:
+                raise _Stop(f"{problem or 'misbalanced quotes'} ({reader.where(count - 1)})")
+            if words_of is None:
+                if words[0] != block_name:
+                    raise _Stop(
+                        f"ERROR: unexpected metadata name {words[0]} ({reader.where(count - 1)}):"
+                        f" every block here starts with {head} (the first line says"
+                        f" {block_name} MULTI)"
+                    )
+                if len(words) < 2 or words[1] != "METADATA":
+                    raise _Stop(
+                        f"ERROR: missing METADATA tag ({reader.where(count - 1)}):"
+                        f" a block starts with a line {head}"
+                        f"{', ' + problem if problem else ''}"
+                    )
+                words_of = {}
+                opened = count - 1
+                continue
+            if words[0] == "END":
+                page = book.append_page(Page(book.unused_name(), words_of))
+                added.append(page)
+                words_of = None
+                finisher(page, f"the block {head} at {reader.where(opened)}")
+                continue
+            if len(words) >= 2 and words[1] == "METADATA" and (
+                len(words) == 2 or words[2][:1] == "#"
+            ):
+                raise _Stop(
+                    f"ERROR: the block {head} that starts at {reader.where(opened)} is not"
+                    f" closed by END before the next block starts at"
+                    f" {reader.where(count - 1)}: add a line END before it"
+                )
+            if len(words) < 3:
+                raise _Stop(
+                    f"ERROR: missing value for {words[0]} ({reader.where(count - 1)}):"
+                    " a line in a block is NAME TYPE VALUE"
+                    f"{', ' + problem if problem else ''}"
+                )
+            value = words[2]
+            words_of[intern(words[0])] = values.setdefault(value, value)
+        reader.count = count
+        if not lines:
+            break
+        reader.sync()
+        yield
+        budget = CHUNK
+    if words_of is not None:
+        raise _Stop(
+            f"ERROR: unterminated metadata: the block {head} that starts at"
+            f" {reader.where(opened)} has no END: add a line END after its last line"
+        )
+
+
+def _raw_columns(
+    reader: _Reader, book: Book, finisher: _Finisher, added: list[Page]
+) -> Generator[None, None, None]:
+    index_page: Optional[Page] = None
+    budget = CHUNK
+    while True:
+        line = reader.content()
         if line is None:
             if index_page is not None:
                 book.delete_page(index_page)
-            return True
+            return
+        where = reader.where(reader.count - 1)
         name = "page.index" if index_page is None else book.unused_name()
         page = book.append_page(Page(name))
+        added.append(page)
         columns = index_page.words() if index_page is not None else None
         words, problem = _words(line, sys.maxsize)
         for n, word in enumerate(words):
             if columns is not None:
                 if n >= len(columns):
-                    report(f"ERROR: line has too many items: {line}")
-                    return False
+                    raise _Stop(
+                        f"ERROR: line has too many items: {line} ({where}): the first line"
+                        f" names {len(columns)} columns",
+                        status=False,
+                    )
                 page.set(columns[n], word)
             else:
                 page.set(word, "index")
         if problem:
-            report(problem)
-        if not finish(page):
-            return False
+            raise _Stop(f"{problem} ({where})")
+        finisher(page, where)
         if index_page is None:
             index_page = page
+        budget -= 1
+        if not budget:
+            reader.sync()
+            yield
+            budget = CHUNK

@@ -13,6 +13,7 @@ an empty piece, index C{-1} means the whole line.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from typing import Iterator, Optional
 
@@ -163,6 +164,45 @@ class Queue:
     def __init__(self, name: str, lines: Optional[list[str]] = None) -> None:
         self.name = name
         self.lines: deque[str] = deque(lines or ())
+        #: Where the lines came from (set by C{queueload}), for messages
+        #: that must name a file and line; None when unknown.
+        self.origin: Optional[str] = None
+        # the origin's line number of each line loaded from it, and how many
+        # of those lines have been removed from the front since
+        self._numbers: Optional[array] = None
+        self._popped = 0
+
+    def set_origin(self, origin: str, numbers: array) -> None:
+        """Say that the queue's lines (all of them) came from C{origin},
+        line C{numbers[i]} for line C{i}."""
+        self.origin = origin
+        self._numbers = numbers
+        self._popped = 0
+
+    def forget_origin(self) -> None:
+        """Lines were removed or reordered: line numbers no longer hold."""
+        self.origin = None
+        self._numbers = None
+        self._popped = 0
+
+    def popped(self, count: int) -> None:
+        """C{count} lines were removed from the front (by a caller using
+        C{lines.popleft} directly)."""
+        self._popped += count
+
+    def mark(self) -> int:
+        """The position of the first line, for L{place_at}: how many lines
+        were removed from the front since the queue was last emptied."""
+        return self._popped
+
+    def place_at(self, position: int) -> str:
+        """Where the line at C{position} (see L{mark}) came from, for a
+        message: C{FILE line N} or C{line N of the output of "CMD"} when the
+        queue was loaded by C{queueload}, else C{line N of queue Q}."""
+        numbers = self._numbers
+        if self.origin is not None and numbers is not None and 0 <= position < len(numbers):
+            return self.origin.replace("{line}", str(numbers[position]))
+        return f"line {position + 1} of queue {self.name}"
 
     def __repr__(self) -> str:
         return f"<Queue {self.name!r} {len(self.lines)} lines>"
@@ -176,6 +216,7 @@ class Queue:
     def clear(self) -> None:
         """Remove every line."""
         self.lines.clear()
+        self.forget_origin()
 
     def append_line(self, line: str) -> None:
         """Append one line as it is (no newline splitting)."""
@@ -209,7 +250,10 @@ class Queue:
 
     def pop(self) -> Optional[str]:
         """Remove and return the first line, or None when empty."""
-        return self.lines.popleft() if self.lines else None
+        if not self.lines:
+            return None
+        self._popped += 1
+        return self.lines.popleft()
 
     def pop_match(self, keylist: str, value: str) -> Optional[str]:
         """Remove and return the first line whose key equals C{value}."""
@@ -217,6 +261,7 @@ class Queue:
         for i, line in enumerate(self.lines):
             if _key_for(line, indexes) == value:
                 del self.lines[i]
+                self.forget_origin()
                 return line
         return None
 
@@ -227,6 +272,7 @@ class Queue:
         dropped = len(self.lines) - len(kept)
         if dropped:
             self.lines = deque(kept)
+            self.forget_origin()
         return dropped
 
     #: Upper bound on replacement passes per line in L{substr}.

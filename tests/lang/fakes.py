@@ -3,12 +3,15 @@ commands directly with argv lists (file, string, data and list commands)."""
 
 from __future__ import annotations
 
+from types import GeneratorType
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.python.failure import Failure
 
 from pantasks.lang.books import BookStore
 from pantasks.lang.context import Context
+from pantasks.lang.driver import drive
 from pantasks.lang.errors import ScriptError
 from pantasks.lang.policy import DEFAULT_MAX_VALUE, Limits
 from pantasks.lang.queues import Queue
@@ -49,7 +52,17 @@ def run(ctx: Context, *argv: str) -> int:
     ScriptError becomes one error line and status 0."""
     func = LANGUAGE.commands[argv[0]].func
     try:
-        return func(ctx, list(argv))
+        result = func(ctx, list(argv))
+        if isinstance(result, GeneratorType):
+            # a generator command that does not wait (or waits on Deferreds
+            # that have fired): run it through the real driver
+            box: list = []
+            drive(result).addBoth(box.append)
+            assert box, f"{argv[0]} is still waiting"
+            result = box[0]
+            if isinstance(result, Failure):
+                result.raiseException()
+        return result
     except ScriptError as e:
         ctx.error(str(e))
         return 0

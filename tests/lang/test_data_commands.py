@@ -518,18 +518,45 @@ class TestIpptool2book:
         assert err(ctx) == "queue nope not found\n"
         assert ctx.interp.books.find("b") is None
 
-    def test_format_error_succeeds_and_leaves_rest(self, ctx: Context) -> None:
+    def test_format_error_succeeds_leaves_rest_and_no_book(self, ctx: Context) -> None:
         run(ctx, "queuepush", "tmp", "x MULTI\ny METADATA\n a S32 1\nEND\n")
         assert run(ctx, "ipptool2book", "tmp", "B") == 1
-        assert err(ctx) == "ERROR: unexpected metadata name y\n"
+        assert err(ctx) == (
+            "ERROR: unexpected metadata name y (line 2 of queue tmp): every block here starts"
+            " with x METADATA (the first line says x MULTI); nothing was loaded into book B\n")
         assert lines(ctx, "tmp") == [" a S32 1", "END"]
-        assert ctx.interp.books.find("B") is not None
+        assert ctx.interp.books.find("B") is None  # not even created
 
-    def test_missing_key_fails(self, ctx: Context) -> None:
+    def test_missing_key_fails_and_leaves_the_book_as_it_was(self, ctx: Context) -> None:
+        run(ctx, "book", "create", "B")
+        run(ctx, "book", "newpage", "B", "old")
         run(ctx, "queuepush", "tmp", "x MULTI\nx METADATA\n a S32 1\nEND\n")
         assert run(ctx, "queue2book", "tmp", "B", "-key", "b") == 0
-        assert err(ctx) == "ERROR: missing key b for ID\n"
-        assert ctx.interp.books.find("B").page_names() == ["page.000"]
+        assert err(ctx) == (
+            "ERROR: missing key b for ID (the block x METADATA at line 2 of queue tmp): add a b"
+            " line to it, or name other words with -key; nothing was loaded into book B\n")
+        assert ctx.interp.books.find("B").page_names() == ["old"]
+
+    def test_queueload_lines_name_their_file(self, tmp_path) -> None:
+        """The operators' wiki abridges ipphosts without END lines: the
+        message names the file, the block and where the next one starts."""
+        text = ("ipphosts MULTI\n\nipphosts METADATA\n   camera STR GPC1\n   XY01 STR ipp014.0\n"
+                "\nipphosts METADATA\n   camera STR skycell\n   count S32 2\n")
+        interp = FakeInterp((0, text))
+        ctx = Context(interp, sink=CollectingSink())
+        assert drive(ctx, "queueload", "tmp", "-x", "cat /etc/ipphosts.config") == 1
+        assert run(ctx, "ipptool2book", "tmp", "ipphosts", "-key", "camera") == 1
+        assert err(ctx) == (
+            "ERROR: the block ipphosts METADATA that starts at /etc/ipphosts.config line 3 is not"
+            " closed by END before the next block starts at /etc/ipphosts.config line 7: add a"
+            " line END before it; nothing was loaded into book ipphosts\n")
+        assert ctx.interp.books.find("ipphosts") is None
+        ctx.sink.chunks.clear()
+        interp.shell_result = (0, "a MULTI\na METADATA\n\n  x\n")
+        assert drive(ctx, "queueload", "q2", "-x", "gen | sort") == 1
+        assert run(ctx, "ipptool2book", "q2", "b") == 1
+        assert err(ctx).startswith(
+            'ERROR: missing value for x (line 4 of the output of "gen | sort"): ')
 
     def test_raw_columns(self, ctx: Context) -> None:
         run(ctx, "queuepush", "tmp", "host state\nipp014 up\nipp015 down\n")

@@ -226,7 +226,8 @@ class TestParseMetadata:
             ("x\n", "line 1: Failed to read a metadata type for x."),
             ("x FOO 1\n", "line 1: Metadata TYPE 'FOO' is invalid."),
             ("END\n", "line 1: can not END the top level metadata"),
-            ("a METADATA\n x S32 1\n", "unterminated METADATA a"),
+            ("a METADATA\n x S32 1\n",
+             "unterminated METADATA a (opened at line 1): add a line END after its last line"),
             ("m MULTI\nm MULTI\n", "line 2: Duplicate MULTI specifier."),
             ("a METADATA FOO\nEND\n", "line 1: Invalid directive FOO for METADATA or MULTI."),
             ('x STR "abc\n', "line 1: misbalanced quotes"),
@@ -378,61 +379,103 @@ class TestQueueToBook:
         book, queue, messages, ok = load("\n  \n# only comments\n")
         assert ok and messages == [] and len(book) == 0 and len(queue) == 0
 
+    NOTHING = "; nothing was loaded into book out"
+
     def test_missing_multi_line(self) -> None:
         book, queue, messages, ok = load("foo METADATA\n x S32 1\nEND\n")
         assert ok
-        assert messages == ["ERROR: missing metadata output name on first line"]
+        assert messages == [
+            "ERROR: missing metadata output name on first line (line 1 of queue tmp):"
+            " the text must start with a line NAME MULTI" + self.NOTHING]
         assert list(queue) == [" x S32 1", "END"]
         assert len(book) == 0
 
     def test_multi_with_comment_is_rejected(self) -> None:
         _, _, messages, _ = load("foo MULTI # c\n")
-        assert messages == ["ERROR: missing metadata output name on first line"]
+        assert messages[0].startswith("ERROR: missing metadata output name on first line")
 
-    def test_unexpected_name_leaves_rest(self) -> None:
+    def test_unexpected_name_leaves_rest_and_undoes_the_load(self) -> None:
         book, queue, messages, ok = load(
             "a MULTI\na METADATA\n x STR 1\nEND\nb METADATA\n y STR 2\nEND\n"
         )
         assert ok
-        assert messages == ["ERROR: unexpected metadata name b"]
+        assert messages == [
+            "ERROR: unexpected metadata name b (line 5 of queue tmp): every block here"
+            " starts with a METADATA (the first line says a MULTI)" + self.NOTHING]
         assert list(queue) == [" y STR 2", "END"]
-        assert book.page_names() == ["page.000"]
+        assert book.page_names() == []
 
     def test_missing_metadata_tag(self) -> None:
         _, queue, messages, ok = load("a MULTI\na STUFF\nEND\n")
-        assert ok and messages == ["ERROR: missing METADATA tag"]
+        assert ok and messages == [
+            "ERROR: missing METADATA tag (line 2 of queue tmp): a block starts with a line"
+            " a METADATA" + self.NOTHING]
         assert list(queue) == ["END"]
         _, _, messages, _ = load("a MULTI\na\n")
-        assert messages == ["ERROR: missing METADATA tag"]
+        assert messages[0].startswith("ERROR: missing METADATA tag (line 2 of queue tmp)")
 
     def test_missing_value(self) -> None:
         book, queue, messages, ok = load("a MULTI\na METADATA\n x S32\n y S32 2\nEND\n")
-        assert ok and messages == ["ERROR: missing value for x"]
+        assert ok and messages == [
+            "ERROR: missing value for x (line 3 of queue tmp): a line in a block is"
+            " NAME TYPE VALUE" + self.NOTHING]
         assert list(queue) == [" y S32 2", "END"]
-        assert book.get_page(0).items() == []
+        assert len(book) == 0
 
     def test_misbalanced_quote_in_value(self) -> None:
         _, _, messages, ok = load('a MULTI\na METADATA\n x STR "oops\nEND\n')
-        assert ok and messages == ["misbalanced quotes", "ERROR: missing value for x"]
+        assert ok and messages == [
+            "ERROR: missing value for x (line 3 of queue tmp): a line in a block is"
+            " NAME TYPE VALUE, misbalanced quotes" + self.NOTHING]
 
-    def test_unterminated_keeps_partial_page(self) -> None:
+    def test_block_without_end_names_both_blocks(self) -> None:
+        """The operators' wiki abridges ipphosts without its END lines."""
+        text = ("ipphosts MULTI\n\nipphosts METADATA\n  camera STR GPC1\n  XY01 STR ipp014.0\n"
+                "\nipphosts METADATA  # the next one\n  camera STR skycell\n")
+        book = Book("ipphosts")
+        book.new_page("old")
+        book, queue, messages, ok = load(text, book=book, keys=["camera"])
+        assert ok
+        assert messages == [
+            "ERROR: the block ipphosts METADATA that starts at line 3 of queue tmp is not"
+            " closed by END before the next block starts at line 7 of queue tmp: add a line"
+            " END before it; nothing was loaded into book ipphosts"]
+        assert book.page_names() == ["old"]
+
+    def test_unterminated_leaves_nothing(self) -> None:
         book, _, messages, ok = load("a MULTI\na METADATA\n x S32 1\n", keys=["x"])
-        assert ok and messages == ["ERROR: unterminated metadata"]
-        assert book.page_names() == ["page.000"]
-        assert book.get_page(0).items() == [("x", "1")]
+        assert ok and messages == [
+            "ERROR: unterminated metadata: the block a METADATA that starts at line 2 of"
+            " queue tmp has no END: add a line END after its last line" + self.NOTHING]
+        assert book.page_names() == []
 
-    def test_missing_key_fails_and_leaves_page(self) -> None:
+    def test_missing_key_fails_and_undoes_the_load(self) -> None:
+        book = Book("out")
+        book.new_page("old").set("x", "0")
         book, queue, messages, ok = load(
             "a MULTI\na METADATA\n x S32 1\nEND\na METADATA\n y S32 2\nEND\n"
             "a METADATA\n x S32 3\nEND\n",
+            book=book,
             keys=["x"],
             setwords=[("s", "INIT")],
         )
         assert not ok
-        assert messages == ["ERROR: missing key x for ID"]
-        assert book.page_names() == ["1", "page.001"]
-        assert book.find_page("page.001").items() == [("y", "2")]
+        assert messages == [
+            "ERROR: missing key x for ID (the block a METADATA at line 5 of queue tmp):"
+            " add a x line to it, or name other words with -key" + self.NOTHING]
+        assert book.page_names() == ["old"]
+        assert book.count_matching("s", "INIT") == 0
         assert list(queue) == ["a METADATA", " x S32 3", "END"]
+
+    def test_places_name_the_file_a_queue_was_loaded_from(self) -> None:
+        from array import array
+
+        queue = Queue("tmp")
+        queue.push("a MULTI\na METADATA\n x S32\nEND\n")
+        queue.set_origin("hosts.config line {line}", array("I", [1, 3, 4, 9]))
+        messages: list[str] = []
+        queue_to_book(queue, Book("out"), err=messages.append)
+        assert messages[0].startswith("ERROR: missing value for x (hosts.config line 4)")
 
     def test_comments_and_blank_lines_inside_blocks(self) -> None:
         book, _, messages, ok = load(
@@ -476,12 +519,11 @@ class TestQueueToBook:
     def test_raw_columns_keyed_and_too_many_items(self) -> None:
         book, queue, messages, ok = load("id v\n7 x\n8 y z w\n9 q\n", raw_columns=True, keys=["id"])
         assert not ok
-        assert messages == ["ERROR: line has too many items: 8 y z w"]
+        assert messages == [
+            "ERROR: line has too many items: 8 y z w (line 3 of queue tmp): the first line"
+            " names 2 columns" + self.NOTHING]
         assert list(queue) == ["9 q"]
-        # the index page (its words all have the value "index", so the key
-        # renames it "index") stays after the error, with the partial page
-        assert book.page_names() == ["index", "7", "page.002"]
-        assert book.find_page("page.002").items() == [("id", "8"), ("v", "y")]
+        assert book.page_names() == []
 
     def test_words_are_shared(self) -> None:
         book, _, _, _ = load(IPPTOOL)

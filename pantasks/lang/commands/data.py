@@ -18,14 +18,17 @@ its own job's C{stdout}/C{stderr} queues.  Books are global
 
 from __future__ import annotations
 
+import re
+from array import array
 from typing import Any, Callable, Generator, Optional
 
 from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.books import Book, BookStore, Page
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
-from pantasks.lang.metadata import queue_to_book
-from pantasks.lang.policy import check_value, check_values
+from pantasks.lang.chunks import checkpoint, run_steps
+from pantasks.lang.metadata import queue_to_book_steps
+from pantasks.lang.policy import check_value, check_values, value_too_long
 from pantasks.lang.queues import WHITESPACE, Queue, c_atoi
 from pantasks.lang.registry import READS, RUNS, VARIABLES, WRITES, command
 
@@ -66,7 +69,8 @@ def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
     needed), leading white space removed.  A non-zero exit prints
     C{warning: exit status of command N} (N as C{pclose} gives it, e.g.
     256 for exit 1); with C{-trap} the command then fails and nothing is
-    pushed.
+    pushed.  The lines remember where they came from (C{FILE line N} for
+    C{cat FILE}), so that C{ipptool2book} can name the line it stops at.
     """
     argv = list(argv)
     trap = take_flag(argv, "-trap-failure")
@@ -83,12 +87,49 @@ def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
         ctx.err(f"warning: exit status of command {_wait_status(code)}\n")
         if trap:
             return 0
-    pieces = [piece for piece in (p.lstrip(WHITESPACE) for p in text.split("\n")) if piece]
-    check_values(ctx.interp, f"queue {name}", pieces)
+    # Split in chunks (a large output would hold the reactor), aside: the
+    # queue gets every line at once at the end, or none.
+    pieces: list[str] = []
+    numbers = array("I")
+    lineno = 0
+    limit = ctx.interp.max_value
+    pos, end = 0, len(text)
+    while pos <= end:
+        stop = text.find("\n", pos + _LOAD_CHUNK)
+        if stop < 0:
+            stop = end
+        for piece in text[pos:stop].split("\n"):
+            lineno += 1
+            piece = piece.lstrip(WHITESPACE)
+            if piece:
+                if len(piece) > limit:  # nothing is stored then
+                    raise value_too_long(f"queue {name}", len(piece), limit)
+                pieces.append(piece)
+                numbers.append(lineno)
+        pos = stop + 1
+        yield from checkpoint(ctx)
     q = ctx.queue(name)  # again: it may have been deleted meanwhile
-    for piece in pieces:
-        q.append_line(piece)
+    if not len(q):
+        q.lines.extend(pieces)
+        q.set_origin(_origin(cmd), numbers)
+    else:
+        q.lines.extend(pieces)
     return 1
+
+
+#: How many characters of a command's output C{queueload} splits between
+#: two checkpoints (about 500 lines of ipptool output).
+_LOAD_CHUNK = 32 * 1024
+_CAT_FILE = re.compile(r"\s*cat\s+([^\s;|&<>()$`'\"\\*?]+)\s*\Z")
+
+
+def _origin(cmd: str) -> str:
+    """How messages name a line loaded from C{cmd} (see L{Queue.place_at}):
+    C{FILE line N} for C{cat FILE}, else C{line N of the output of "CMD"}."""
+    m = _CAT_FILE.match(cmd)
+    if m:
+        return m.group(1) + " line {line}"
+    return 'line {line} of the output of "' + cmd.replace("\n", " ") + '"'
 
 
 @command("queuepush", help="push value onto queue", effect=WRITES)
@@ -251,7 +292,7 @@ _Q2B_USAGE = (
 
 
 @command("queue2book", help="convert queue with ipptool output to book", effect=WRITES)
-def queue2book(ctx: Context, argv: list[str]) -> int:
+def queue2book(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
     """C{queue2book|ipptool2book QUEUE BOOK [-key a[:b..]] [-uniq]
     [-setword W V]... [-raw-columns]}: consume the queue into the book (see
     L{pantasks.lang.metadata.queue_to_book}).
@@ -259,7 +300,10 @@ def queue2book(ctx: Context, argv: list[str]) -> int:
     As in the original, bad usage, a missing queue and format errors print
     a message but succeed (so they do not abort a script); only a page
     without a C{-key} word fails the command.  A C{"quoted"} value keeps
-    its spaces.
+    its spaces.  Unlike the original, a format error (or cancelling the
+    command) leaves the book as it was, and does not create it; the
+    message names the file and line (see L{queueload}).  Large texts are
+    read in chunks (L{pantasks.lang.chunks}).
     """
     argv = list(argv)
     try:
@@ -282,11 +326,22 @@ def queue2book(ctx: Context, argv: list[str]) -> int:
     if q is None:
         ctx.err(f"queue {argv[1]} not found\n")
         return 1
-    book = _books(ctx).create(argv[2])
+    books = _books(ctx)
+    existed = argv[2] in books
+    book = books.create(argv[2])
     keys = key.split(":") if key is not None else None
-    ok = queue_to_book(
-        q, book, keys, unique, setwords, raw, err=lambda message: ctx.err(message + "\n")
-    )
+    failed: list[str] = []
+    done = False
+    try:
+        ok = yield from run_steps(
+            ctx, queue_to_book_steps(q, book, keys, unique, setwords, raw, err=failed.append)
+        )
+        done = not failed
+    finally:
+        if not done and not existed and not len(book) and books.find(book.name) is book:
+            books.delete(book.name)  # nothing half-made: not even the book
+    for message in failed:
+        ctx.err(message + "\n")
     return 1 if ok else 0
 
 

@@ -1,0 +1,116 @@
+"""Built-ins that walk large data give the reactor back between chunks
+(L{pantasks.lang.chunks}) and leave nothing half-made when stopped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import pantasks.lang.commands.data  # noqa: F401 (registers the commands)
+from pantasks.lang.books import Book, Page
+from pantasks.lang.chunks import CHUNK, finish, run_steps
+from pantasks.lang.context import CollectingSink, Context
+from pantasks.lang.metadata import queue_to_book_steps
+from pantasks.lang.queues import Queue
+
+from tests.lang.fakes import FakeInterp, run
+
+
+def ipptool_text(pages: int) -> str:
+    return "chip MULTI\n" + "".join(
+        f"chip METADATA\n  chip_id S64 {i}\n  state STR new\nEND\n" for i in range(pages))
+
+
+class Stop(Exception):
+    """Stands for the cancellation the checkpoint raises."""
+
+
+class Counting:
+    """A checkpoint that counts its calls and raises at call C{fail_at}."""
+
+    def __init__(self, fail_at: int = 0) -> None:
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def __call__(self) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise Stop()
+        return
+        yield
+
+
+def context(checkpoint: Counting, shell: tuple[int, str] = (0, "")) -> Context:
+    ctx = Context(FakeInterp(shell), sink=CollectingSink())
+    ctx.checkpoint = checkpoint  # type: ignore[method-assign]
+    return ctx
+
+
+def test_load_yields_every_chunk_of_lines() -> None:
+    q = Queue("q")
+    q.push(ipptool_text(2000))  # 8001 lines
+    steps = queue_to_book_steps(q, Book("b"))
+    yields = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            assert stop.value is True
+            break
+        yields += 1
+    assert yields == 8000 // CHUNK - 1  # not after the last chunk
+
+
+def test_ipptool2book_checkpoints_and_loads() -> None:
+    point = Counting()
+    ctx = context(point)
+    ctx.queue("q").push(ipptool_text(3000))
+    assert run(ctx, "ipptool2book", "q", "chips", "-key", "chip_id") == 1
+    assert point.calls >= 12000 // CHUNK - 1
+    assert len(ctx.interp.books.find("chips")) == 3000
+
+
+def test_cancelled_ipptool2book_leaves_nothing() -> None:
+    ctx = context(Counting(fail_at=5))
+    ctx.queue("q").push(ipptool_text(3000))
+    with pytest.raises(Stop):
+        run(ctx, "ipptool2book", "q", "chips", "-key", "chip_id")
+    assert ctx.interp.books.find("chips") is None
+    # an existing book keeps exactly its pages
+    ctx = context(Counting(fail_at=5))
+    ctx.interp.books.create("chips").append_page(Page("old", {"chip_id": "x"}))
+    ctx.queue("q").push(ipptool_text(3000))
+    with pytest.raises(Stop):
+        run(ctx, "ipptool2book", "q", "chips", "-key", "chip_id")
+    book = ctx.interp.books.find("chips")
+    assert book.page_names() == ["old"]
+    assert book.count_matching("state", "new") == 0
+
+
+def test_cancelled_queueload_stores_nothing() -> None:
+    text = "".join(f"line {i}\n" for i in range(20000))
+    point = Counting(fail_at=3)
+    ctx = context(point, shell=(0, text))
+    with pytest.raises(Stop):
+        run(ctx, "queueload", "q", "-x", "cat big")
+    assert len(ctx.queue("q")) == 0
+    point = Counting()
+    ctx = context(point, shell=(0, text))
+    assert run(ctx, "queueload", "q", "-x", "cat big") == 1
+    assert len(ctx.queue("q")) == 20000
+    assert point.calls > 3
+
+
+def test_run_steps_and_finish_return_the_value() -> None:
+    def steps() -> Any:
+        yield
+        yield
+        return 7
+
+    assert finish(steps()) == 7
+    gen = run_steps(context(Counting()), steps())
+    with pytest.raises(StopIteration) as e:
+        while True:
+            next(gen)
+    assert e.value.value == 7
