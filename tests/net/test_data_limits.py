@@ -148,3 +148,43 @@ def test_queuesubstr_and_list_join_refuse_huge_results(server: ServerProcess) ->
     assert c.ask("list many -join joined") == (
         ["E list -join: " + TOO_LONG.format(5 * 4_096_000 + 4)], "STATUS 0")
     assert c.ask("echo $?joined") == (["O 0"], "STATUS 1")
+
+
+WIKI_IPPHOSTS = """\
+ipphosts MULTI
+
+ipphosts METADATA
+  camera   STR  GPC1
+  XY01     STR  ipp014.0
+  XY02     STR  ipp015.1
+
+ipphosts METADATA
+  camera   STR  skycell
+  count    S32  2
+  sky00    STR  ipp020.0
+"""
+
+
+def test_wiki_ipphosts_without_end_names_file_line_and_fix(server: ServerProcess) -> None:
+    """The operators' wiki abridges the ipphosts table without its END
+    lines; loading it says which block is not closed, where it opened and
+    where the next one starts, and leaves no book behind."""
+    write(server.dir / "ipphosts.config", WIKI_IPPHOSTS)
+    c = control(server)
+    assert c.ask('queueload tmp -x "cat ipphosts.config"') == ([], "STATUS 1")
+    assert c.ask("ipptool2book tmp ipphosts -key camera") == ([
+        "E ERROR: the block ipphosts METADATA that starts at ipphosts.config line 3 is not"
+        " closed by END before the next block starts at ipphosts.config line 8: add a line"
+        " END before it; nothing was loaded into book ipphosts"], "STATUS 1")
+    assert c.ask("book getword ipphosts GPC1 XY01 -var h") == ([], "STATUS 1")
+    assert c.ask("echo $h") == (["O NULL"], "STATUS 1")
+    lines, _ = c.ask("book list")
+    assert not any("ipphosts" in line for line in lines)
+    # fixed as the message says, it loads
+    fixed = WIKI_IPPHOSTS.replace("\n\nipphosts METADATA\n  camera   STR  skycell",
+                                  "\nEND\n\nipphosts METADATA\n  camera   STR  skycell") + "END\n"
+    write(server.dir / "ipphosts.config", fixed)
+    assert c.ask("queueinit tmp") == ([], "STATUS 1")
+    assert c.ask('queueload tmp -x "cat ipphosts.config"') == ([], "STATUS 1")
+    assert c.ask("ipptool2book tmp ipphosts -key camera") == ([], "STATUS 1")
+    assert c.ask("book getword ipphosts GPC1 XY02") == (["O ipp015.1"], "STATUS 1")
