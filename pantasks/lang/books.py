@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left, insort
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 #: The value that also matches a missing word in key-filtered queries.
 NULL = "NULL"
@@ -118,7 +118,10 @@ class Book:
     def __init__(self, name: str) -> None:
         self.name = name
         self._pages: list[Page] = []
-        self._by_name: dict[str, list[Page]] = {}
+        # name -> the page of that name, or the pages (in book order) when
+        # several share it: one object per page, not a list per page (a
+        # list each would double what the garbage collector walks)
+        self._by_name: dict[str, Union[Page, list[Page]]] = {}
         # word -> value (None: word missing) -> pages in book order
         self._index: dict[str, dict[Optional[str], list[Page]]] = {}
         self._next_seq = 0
@@ -143,12 +146,17 @@ class Book:
     # -- lookup -------------------------------------------------------------
     def find_page(self, name: str) -> Optional[Page]:
         """The first page named C{name}, or None."""
-        pages = self._by_name.get(name)
-        return pages[0] if pages else None
+        found = self._by_name.get(name)
+        if found is None or type(found) is not list:
+            return found
+        return found[0]
 
     def count_named(self, name: str) -> int:
         """How many pages are named C{name}."""
-        return len(self._by_name.get(name, ()))
+        found = self._by_name.get(name)
+        if found is None:
+            return 0
+        return len(found) if type(found) is list else 1
 
     def get_page(self, index: int) -> Optional[Page]:
         """The page at C{index} (negative counts from the end), or None."""
@@ -211,7 +219,7 @@ class Book:
         page._seq = self._next_seq
         self._next_seq += 1
         self._pages.append(page)
-        self._by_name.setdefault(page._name, []).append(page)
+        self._name_add(page)
         for word, buckets in self._index.items():
             buckets.setdefault(page._words.get(word), []).append(page)
         return page
@@ -251,9 +259,7 @@ class Book:
             self._pages = [p for p in self._pages if id(p) not in doomed]
             for page in victims:
                 page._book = None
-            self._by_name = {}
-            for page in self._pages:
-                self._by_name.setdefault(page._name, []).append(page)
+            self._names_rebuild()
             for buckets in self._index.values():
                 for key in list(buckets):
                     kept = [p for p in buckets[key] if id(p) not in doomed]
@@ -272,9 +278,7 @@ class Book:
         for seq, page in enumerate(self._pages):
             page._seq = seq
         self._next_seq = len(self._pages)
-        self._by_name = {}
-        for page in self._pages:
-            self._by_name.setdefault(page._name, []).append(page)
+        self._names_rebuild()
         self._index = {}
 
     # -- internals ------------------------------------------------------------
@@ -290,12 +294,43 @@ class Book:
         index[word] = buckets  # (re)inserted last: the most recent
         return buckets
 
+    def _name_add(self, page: Page) -> None:
+        by_name = self._by_name
+        found = by_name.get(page._name)
+        if found is None:
+            by_name[page._name] = page
+        elif type(found) is list:
+            insort(found, page, key=_seq)
+        else:
+            by_name[page._name] = sorted((found, page), key=_seq)
+
+    def _name_remove(self, page: Page) -> None:
+        by_name = self._by_name
+        found = by_name.get(page._name)
+        if found is page:
+            del by_name[page._name]
+        elif type(found) is list:
+            _remove_sorted(found, page)
+            if len(found) == 1:
+                by_name[page._name] = found[0]
+
+    def _names_rebuild(self) -> None:
+        self._by_name = {}
+        for page in self._pages:
+            self._name_add(page)
+
+    def release(self) -> None:
+        """The book is being dropped: let its pages go without the cyclic
+        garbage collector (a page refers to its book), so that a large
+        book's memory comes back at once."""
+        for page in self._pages:
+            page._book = None
+        self._pages = []
+        self._by_name = {}
+        self._index = {}
+
     def _unindex(self, page: Page) -> None:
-        same = self._by_name.get(page._name)
-        if same is not None:
-            _remove_sorted(same, page)
-            if not same:
-                del self._by_name[page._name]
+        self._name_remove(page)
         for word, buckets in self._index.items():
             value = page._words.get(word)
             bucket = buckets.get(value)
@@ -314,13 +349,9 @@ class Book:
         insort(buckets.setdefault(new, []), page, key=_seq)
 
     def _rename(self, page: Page, new: str) -> None:
-        same = self._by_name.get(page._name)
-        if same is not None:
-            _remove_sorted(same, page)
-            if not same:
-                del self._by_name[page._name]
+        self._name_remove(page)
         page._name = new
-        insort(self._by_name.setdefault(new, []), page, key=_seq)
+        self._name_add(page)
 
 
 class BookStore:
@@ -356,12 +387,18 @@ class BookStore:
     def init(self, name: str) -> Book:
         """Delete the book C{name} if present and create it again, empty
         and at the end of the list."""
-        self._books.pop(name, None)
+        old = self._books.pop(name, None)
+        if old is not None:
+            old.release()
         return self.create(name)
 
     def delete(self, name: str) -> bool:
         """Delete the book C{name}; False when there is none."""
-        return self._books.pop(name, None) is not None
+        old = self._books.pop(name, None)
+        if old is None:
+            return False
+        old.release()
+        return True
 
     def get(self, index: int) -> Optional[Book]:
         """The book at C{index} (negative counts from the end), or None."""

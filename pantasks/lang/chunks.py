@@ -4,7 +4,7 @@
 C{ipptool2book} of 100,000 pages, C{queueload} of a large text or
 C{list -split} of many words would hold the reactor for seconds if done
 in one go.  They are written as generators: they work through L{CHUNK}
-items, then C{yield from checkpoint(ctx)}, which gives the reactor back
+items, then C{yield from ctx.checkpoint()}, which gives the reactor back
 when the execution's time slice is spent (and raises when the execution
 was cancelled), so other clients, timers and jobs are served meanwhile.
 
@@ -24,14 +24,6 @@ CHUNK = 500
 T = TypeVar("T")
 
 
-def checkpoint(ctx: Any) -> Generator[Any, Any, None]:
-    """C{yield from checkpoint(ctx)}: the execution context's checkpoint
-    (a context without one, as in unit tests, never yields)."""
-    point = getattr(ctx, "checkpoint", None)
-    if point is not None:
-        yield from point()
-
-
 def run_steps(ctx: Any, steps: Generator[None, None, T]) -> Generator[Any, Any, T]:
     """Drive C{steps}, a pure-data generator that yields (None) after each
     chunk of work, calling the context's checkpoint at each of its yields.
@@ -47,7 +39,7 @@ def run_steps(ctx: Any, steps: Generator[None, None, T]) -> Generator[Any, Any, 
         except StopIteration as stop:
             return stop.value
         try:
-            yield from checkpoint(ctx)
+            yield from ctx.checkpoint()
         except BaseException as e:
             try:
                 steps.throw(e)

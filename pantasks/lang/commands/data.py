@@ -26,7 +26,7 @@ from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.books import Book, BookStore, Page
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
-from pantasks.lang.chunks import checkpoint, run_steps
+from pantasks.lang.chunks import run_steps
 from pantasks.lang.metadata import queue_to_book_steps
 from pantasks.lang.policy import check_value, check_values, value_too_long
 from pantasks.lang.queues import WHITESPACE, Queue, c_atoi
@@ -107,7 +107,7 @@ def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
                 pieces.append(piece)
                 numbers.append(lineno)
         pos = stop + 1
-        yield from checkpoint(ctx)
+        yield from ctx.checkpoint()
     q = ctx.queue(name)  # again: it may have been deleted meanwhile
     if not len(q):
         q.lines.extend(pieces)
