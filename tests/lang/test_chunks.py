@@ -114,3 +114,22 @@ def test_run_steps_and_finish_return_the_value() -> None:
         while True:
             next(gen)
     assert e.value.value == 7
+
+
+def test_list_split_of_many_words_is_chunked_and_all_or_nothing() -> None:
+    import pantasks.lang.commands.lists  # noqa: F401 (registers list)
+
+    words = [f"w{i}" for i in range(5000)]
+    point = Counting()
+    ctx = context(point)
+    assert run(ctx, "list", "L", "-split", *words) == 1
+    assert ctx.get_var("L:n") == "5000" and ctx.get_var("L:4999") == "w4999"
+    assert point.calls >= 5000 // CHUNK
+    # cancelled half-way: the old list is back, nothing of the new one stays
+    ctx = context(Counting(fail_at=4))
+    assert run(ctx, "list", "L", "-split", "old0", "old1") == 1
+    with pytest.raises(Stop):
+        run(ctx, "list", "L", "-split", *words)
+    assert ctx.get_var("L:n") == "2"
+    assert (ctx.get_var("L:0"), ctx.get_var("L:1"), ctx.get_var("L:2")) == ("old0", "old1", None)
+    assert ctx.get_var("L:1999") is None

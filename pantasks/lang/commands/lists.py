@@ -28,6 +28,7 @@ from collections.abc import Generator
 from typing import Any
 
 from pantasks.lang.args import take_flag, take_value
+from pantasks.lang.chunks import CHUNK
 from pantasks.lang.commands.strings import c_atof, c_atoi
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
@@ -90,6 +91,34 @@ def store_list(
     ctx.set_var(f"{name}:n", str(first + len(values)))
 
 
+def store_list_steps(
+    ctx: Context, name: str, values: list[str], excel: bool = False, first: int = 0
+) -> Generator[Any, Any, None]:
+    """L{store_list} in chunks that respect the time slice (a list of
+    100,000 words), all or nothing: when a chunk fails or the execution is
+    cancelled, the variables it had set get their old values back."""
+    if len(values) <= CHUNK:
+        store_list(ctx, name, values, excel, first)
+        return
+    count = f"{name}:n"
+    saved: list[tuple[str, str | None]] = [(count, ctx.get_var(count))]
+    try:
+        for start in range(0, len(values), CHUNK):
+            part = values[start : start + CHUNK]
+            for i in range(len(part)):
+                key = _element(name, first + start + i, excel)
+                saved.append((key, ctx.get_var(key)))
+            store_list(ctx, name, part, excel, first + start)
+            yield from ctx.checkpoint()
+    except BaseException:
+        for key, old in reversed(saved):
+            if old is None:
+                ctx.del_var(key)
+            else:
+                ctx.set_var(key, old)
+        raise
+
+
 def _count(ctx: Context, name: str) -> int | None:
     """C{name:n} read as a number (C{atof}), or None when it is missing."""
     n = ctx.get_var(f"{name}:n")
@@ -142,7 +171,7 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
         raise UsageError(USAGE)
 
     if len(argv) > 2 and argv[2] in POSITIONAL_FORMS:
-        return _positional(ctx, argv, excel)
+        return (yield from _positional(ctx, argv, excel))
 
     cmd = take_value(argv, "-x", "USAGE: list (root) -x (command)")
     cmd_exec = take_value(argv, "-exec", "USAGE: list (root) -exec (command)")
@@ -165,13 +194,13 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
             # the original printed the raw wait status (256 for exit 1)
             status = code * 256 if code > 0 else -code
             ctx.err(f"warning: exit status of command {status}\n")
-        store_list(ctx, name, output_lines(text), excel)
+        yield from store_list_steps(ctx, name, output_lines(text), excel)
         return 1
 
     if pattern is not None:
         if len(argv) != 2:
             raise UsageError("USAGE: list (root) -glob (fileglob)")
-        store_list(ctx, name, sorted(_glob.glob(pattern)), excel)
+        yield from store_list_steps(ctx, name, sorted(_glob.glob(pattern)), excel)
         return 1
 
     if filename is not None:
@@ -182,7 +211,7 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
                 text = f.read()
         except (OSError, ValueError):
             raise CommandError(f"cannot open file {filename} for list") from None
-        store_list(ctx, name, file_lines(text), excel)
+        yield from store_list_steps(ctx, name, file_lines(text), excel)
         return 1
 
     if len(argv) != 2:
@@ -195,7 +224,7 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
     return result
 
 
-def _positional(ctx: Context, argv: list[str], excel: bool) -> int:
+def _positional(ctx: Context, argv: list[str], excel: bool) -> Generator[Any, Any, int]:
     """The forms named by C{argv[2]}; see L{POSITIONAL_FORMS}."""
     name, form = argv[1], argv[2]
     words = argv[3:]
@@ -203,7 +232,7 @@ def _positional(ctx: Context, argv: list[str], excel: bool) -> int:
     if form == "-split":
         if not words:
             raise UsageError("USAGE: list (root) -split (word) (word) ...")
-        store_list(ctx, name, words, excel)
+        yield from store_list_steps(ctx, name, words, excel)
         return 1
 
     if form == "-splitbychar":
@@ -215,13 +244,13 @@ def _positional(ctx: Context, argv: list[str], excel: bool) -> int:
             if splitter:
                 word = word.replace(splitter, " ")
             values.extend(split_words(word))
-        store_list(ctx, name, values, excel)
+        yield from store_list_steps(ctx, name, values, excel)
         return 1
 
     if form == "-add":
         if not words:
             raise UsageError("USAGE: list (root) -add (word) (word) ...")
-        store_list(ctx, name, words, excel, first=_count(ctx, name) or 0)
+        yield from store_list_steps(ctx, name, words, excel, first=_count(ctx, name) or 0)
         return 1
 
     if form == "-del":
@@ -240,7 +269,7 @@ def _positional(ctx: Context, argv: list[str], excel: bool) -> int:
         for i in range(n):
             v = ctx.get_var(f"{old}:{i}")
             values.append("" if v is None else v)
-        store_list(ctx, name, values, excel)
+        yield from store_list_steps(ctx, name, values, excel)
         return 1
 
     # -join VAR [-start N]
