@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from typing import Iterator, Optional
+from typing import Generator, Iterator, Optional
 
 from pantasks.lang.errors import UsageError
 from pantasks.lang.numbers import LONG_MAX, LONG_MIN, int_of_digits
+from pantasks.lang.chunks import chunked, finish
 
 #: Characters that separate words (the opihi set).
 WHITESPACE = " \t\n\v\f\r"
@@ -267,10 +268,23 @@ class Queue:
 
     def drop(self, keylist: str, value: str) -> int:
         """Remove every line whose key equals C{value}; return how many."""
+        return finish(self.drop_steps(keylist, value))
+
+    def drop_steps(self, keylist: str, value: str) -> Generator[None, None, int]:
+        """L{drop}, yielding after every L{CHUNK} lines (see
+        L{pantasks.lang.chunks}); the queue changes only at the end.
+
+        @raise QueueChanged: someone else changed the queue meanwhile.
+        """
         indexes = parse_key(keylist)
-        kept = [line for line in self.lines if _key_for(line, indexes) != value]
-        dropped = len(self.lines) - len(kept)
+        snapshot = _Snapshot(self)
+        kept: list[str] = []
+        for part in chunked(snapshot.lines):
+            kept.extend(line for line in part if _key_for(line, indexes) != value)
+            yield
+        dropped = len(snapshot.lines) - len(kept)
         if dropped:
+            snapshot.check()
             self.lines = deque(kept)
             self.forget_origin()
         return dropped
@@ -279,8 +293,15 @@ class Queue:
     MAX_SUBSTR_PASSES = 1000
 
     def substr(self, match: str, replace: str, max_line: Optional[int] = None) -> None:
+        """L{substr_steps} in one go."""
+        finish(self.substr_steps(match, replace, max_line))
+
+    def substr_steps(
+        self, match: str, replace: str, max_line: Optional[int] = None
+    ) -> Generator[None, None, None]:
         """Replace every occurrence of C{match} by C{replace} in every line,
-        repeating while the line still contains C{match}.
+        repeating while the line still contains C{match}; yields after
+        every L{CHUNK} lines, and changes the queue only at the end.
 
         The original repeated without bound, so a C{replace} containing
         C{match} (or an empty C{match}) hung the program.  Here an empty
@@ -291,26 +312,59 @@ class Queue:
             a pass that would make a longer one is refused before it is
             made, and the queue is then left as it was.
         @raise ScriptError: a line would be longer than C{max_line}.
+        @raise QueueChanged: someone else changed the queue meanwhile.
         """
         if not match:
             return
         passes = 1 if match in replace else self.MAX_SUBSTR_PASSES
         grow = len(replace) - len(match)
-        out = []
-        for line in self.lines:
-            n = 0
-            while match in line and n < passes:
-                if max_line is not None and grow > 0 and \
-                        len(line) + line.count(match) * grow > max_line:
-                    from pantasks.lang.policy import value_too_long
+        snapshot = _Snapshot(self)
+        out: list[str] = []
+        for part in chunked(snapshot.lines):
+            for line in part:
+                n = 0
+                while match in line and n < passes:
+                    if max_line is not None and grow > 0 and \
+                            len(line) + line.count(match) * grow > max_line:
+                        from pantasks.lang.policy import value_too_long
 
-                    raise value_too_long(f"queue {self.name}",
-                                         len(line) + line.count(match) * grow, max_line)
-                line = line.replace(match, replace)
-                n += 1
-            out.append(line)
+                        raise value_too_long(f"queue {self.name}",
+                                             len(line) + line.count(match) * grow, max_line)
+                    line = line.replace(match, replace)
+                    n += 1
+                out.append(line)
+            yield
+        snapshot.check()
         self.lines = deque(out)
 
     @staticmethod
     def _key(line: str, indexes: Optional[list[int]]) -> str:
         return line if indexes is None else _key_for(line, indexes)
+
+
+class QueueChanged(Exception):
+    """A queue was changed by someone else while a chunked edit of it ran
+    (the edit is dropped, the queue keeps the other change)."""
+
+
+class _Snapshot:
+    """The lines of a queue when an edit began, and a check that nobody
+    changed the queue since (same deque, same length, same first and last
+    line objects)."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+        self.deque = queue.lines
+        self.lines = list(queue.lines)
+        self.ends = (self.lines[0], self.lines[-1]) if self.lines else None
+
+    def check(self) -> None:
+        dq = self.queue.lines
+        ends = (dq[0], dq[-1]) if dq else None
+        same = (
+            dq is self.deque
+            and len(dq) == len(self.lines)
+            and (ends is None or (ends[0] is self.ends[0] and ends[1] is self.ends[1]))
+        )
+        if not same:
+            raise QueueChanged(self.queue.name)

@@ -133,3 +133,49 @@ def test_list_split_of_many_words_is_chunked_and_all_or_nothing() -> None:
     assert ctx.get_var("L:n") == "2"
     assert (ctx.get_var("L:0"), ctx.get_var("L:1"), ctx.get_var("L:2")) == ("old0", "old1", None)
     assert ctx.get_var("L:1999") is None
+
+
+def test_queue_edits_of_many_lines_are_chunked_and_all_or_nothing() -> None:
+    lines = "".join(f"job{i} {'DONE' if i % 3 else 'RUN'} x\n" for i in range(6000))
+    point = Counting()
+    ctx = context(point)
+    ctx.queue("q").push(lines)
+    assert run(ctx, "queuedrop", "q", "-key", "1", "DONE") == 1
+    assert len(ctx.queue("q")) == 2000
+    assert point.calls >= 6000 // CHUNK
+    assert run(ctx, "queuesubstr", "q", "RUN", "DONE") == 1
+    assert ctx.queue("q").lines[0] == "job0 DONE x"
+    # cancelled: nothing changed
+    ctx = context(Counting(fail_at=3))
+    ctx.queue("q").push(lines)
+    with pytest.raises(Stop):
+        run(ctx, "queuedrop", "q", "-key", "1", "DONE")
+    assert len(ctx.queue("q")) == 6000
+
+
+def test_queue_changed_meanwhile_is_one_error_and_keeps_the_change() -> None:
+    ctx = Context(FakeInterp(), sink=CollectingSink())
+    q = ctx.queue("q")
+    q.push("".join(f"l{i} a\n" for i in range(3000)))
+
+    def meddle() -> Any:
+        if len(q) == 3000:
+            q.pop()  # another execution takes a line while queuedrop yields
+        return
+        yield
+
+    ctx.checkpoint = meddle  # type: ignore[method-assign]
+    assert run(ctx, "queuedrop", "q", "-key", "1", "a") == 0
+    assert ctx.sink.stderr() == "queue q changed while queuedrop ran: nothing done, run it again\n"
+    assert len(q) == 2999
+
+
+def test_book_listbook_of_many_pages_is_chunked() -> None:
+    point = Counting()
+    ctx = context(point)
+    book = ctx.interp.books.create("b")
+    for i in range(3000):
+        book.append_page(Page(f"p{i}", {"w": "1"}))
+    assert run(ctx, "book", "listbook", "b") == 1
+    assert ctx.sink.stderr().count("\n") == 3000
+    assert point.calls >= 3000 // CHUNK

@@ -26,10 +26,10 @@ from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.books import Book, BookStore, Page
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
-from pantasks.lang.chunks import run_steps
+from pantasks.lang.chunks import chunked, run_steps
 from pantasks.lang.metadata import queue_to_book_steps
 from pantasks.lang.policy import check_value, check_values, value_too_long
-from pantasks.lang.queues import WHITESPACE, Queue, c_atoi
+from pantasks.lang.queues import WHITESPACE, Queue, QueueChanged, c_atoi
 from pantasks.lang.registry import READS, RUNS, VARIABLES, WRITES, command
 
 
@@ -212,13 +212,15 @@ def queuelist(ctx: Context, argv: list[str]) -> int:
 
 
 @command("queueprint", help="print the contents of a queue", effect=READS)
-def queueprint(ctx: Context, argv: list[str]) -> int:
-    """C{queueprint Q}: every line, to stdout."""
+def queueprint(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
+    """C{queueprint Q}: every line, to stdout (in chunks: a queue may hold
+    a million lines)."""
     if len(argv) != 2:
         raise UsageError("USAGE: queueprint (name)")
     q = _need_queue(ctx, argv[1])
-    if len(q):
-        ctx.out("".join(line + "\n" for line in q))
+    for part in chunked(list(q.lines)):
+        ctx.out("".join(line + "\n" for line in part))
+        yield from ctx.checkpoint()
     return 1
 
 
@@ -237,14 +239,19 @@ def queuedelete(ctx: Context, argv: list[str]) -> int:
 
 
 @command("queuedrop", help="drop values from queue matching a key", effect=WRITES)
-def queuedrop(ctx: Context, argv: list[str]) -> int:
-    """C{queuedrop Q -key K VALUE}: remove every matching line."""
+def queuedrop(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
+    """C{queuedrop Q -key K VALUE}: remove every matching line (in
+    chunks; the queue changes at the end, or not at all)."""
     usage = "USAGE: queuedrop (queue) [-key N value]"
     argv = list(argv)
     kv = take_value(argv, "-key", usage, count=2)
     if len(argv) != 2 or kv is None:
         raise UsageError(usage)
-    _need_queue(ctx, argv[1]).drop(kv[0], kv[1])
+    q = _need_queue(ctx, argv[1])
+    try:
+        yield from run_steps(ctx, q.drop_steps(kv[0], kv[1]))
+    except QueueChanged:
+        raise CommandError(_CHANGED.format(q.name, "queuedrop")) from None
     return 1
 
 
@@ -269,15 +276,22 @@ def queuesave(ctx: Context, argv: list[str]) -> int:
 
 
 @command("queuesubstr", help="bulk replace strings in queue", effect=WRITES)
-def queuesubstr(ctx: Context, argv: list[str]) -> int:
+def queuesubstr(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
     """C{queuesubstr Q MATCH REPLACE}: replace in every line (see
     L{Queue.substr} for the guard against endless replacement).  A line
     that would grow past C{[limits] max_value} fails the command and leaves
     the queue as it was."""
     if len(argv) != 4:
         raise UsageError("USAGE: queuesubstr (queue) (match) (replace)")
-    _need_queue(ctx, argv[1]).substr(argv[2], argv[3], ctx.interp.max_value)
+    q = _need_queue(ctx, argv[1])
+    try:
+        yield from run_steps(ctx, q.substr_steps(argv[2], argv[3], ctx.interp.max_value))
+    except QueueChanged:
+        raise CommandError(_CHANGED.format(q.name, "queuesubstr")) from None
     return 1
+
+
+_CHANGED = "queue {} changed while {} ran: nothing done, run it again"
 
 
 # ---------------------------------------------------------------------------
@@ -441,13 +455,13 @@ def _book_getbook(ctx: Context, args: list[str]) -> int:
     return 1
 
 
-def _book_listbook(ctx: Context, args: list[str]) -> int:
+def _book_listbook(ctx: Context, args: list[str]) -> Generator[Any, Any, int]:
     if len(args) != 2:
         raise UsageError("USAGE: book listbook (book)")
     book = _need_book(ctx, args[1])
-    text = "".join("%-15s %3d\n" % (p.name, len(p)) for p in book.pages())
-    if text:
-        ctx.err(text)
+    for part in chunked(book.pages()):
+        ctx.err("".join("%-15s %3d\n" % (p.name, len(p)) for p in part))
+        yield from ctx.checkpoint()
     return 1
 
 
@@ -568,7 +582,7 @@ def _book_getword(ctx: Context, args: list[str]) -> int:
 
 
 #: The C{book} sub-commands (exact names).
-BOOK_COMMANDS: dict[str, Callable[[Context, list[str]], int]] = {
+BOOK_COMMANDS: dict[str, Callable[[Context, list[str]], Any]] = {
     "list": _book_list,
     "init": _book_init,
     "create": _book_create,
@@ -597,7 +611,7 @@ def _book_effect(argv: list[str]) -> str:
 
 
 @command("book", help="commands to manipulate book/page/word data", effect=_book_effect)
-def book(ctx: Context, argv: list[str]) -> int:
+def book(ctx: Context, argv: list[str]) -> Any:
     """C{book SUBCOMMAND ...}: see L{BOOK_COMMANDS} and pantasks-script(7).
 
     Listings (C{list}, C{listbook}, C{listpage}) and C{N pages} go to
