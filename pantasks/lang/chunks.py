@@ -14,6 +14,7 @@ aside, or undoes what it did, when it fails or is cancelled.
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Generator, Iterator, TypeVar
 
 #: How many items (lines, pages, words) a built-in handles between two
@@ -21,7 +22,27 @@ from typing import Any, Generator, Iterator, TypeVar
 #: that the checkpoints cost nothing measurable.
 CHUNK = 500
 
+#: After a load that made this many long-lived objects (book pages), they
+#: are moved out of the garbage collector's way (L{settle}).
+SETTLE_OBJECTS = 10000
+
 T = TypeVar("T")
+
+
+def settle(count: int) -> None:
+    """A load made (or is about to make) C{count} long-lived objects: when
+    they are many, freeze what exists now (C{gc.freeze}), so that the
+    collector's full passes, whose pause grows with everything they walk
+    (a 100,000-page book made them hold the reactor for 100 ms and more),
+    no longer walk them.
+
+    Frozen objects are still freed by reference counting when dropped
+    (pages and books hold no reference cycles: see L{pantasks.lang.books});
+    only a reference cycle among objects that existed at a freeze is never
+    collected, which is why this is kept for loads of thousands of pages
+    (a reload of a large book), not done for every job's output."""
+    if count >= SETTLE_OBJECTS:
+        gc.freeze()
 
 
 def run_steps(ctx: Any, steps: Generator[None, None, T]) -> Generator[Any, Any, T]:

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, Callable, Generator, Iterable, Iterator, Optional
 
 from pantasks.lang.books import Book, Page
-from pantasks.lang.chunks import CHUNK, finish
+from pantasks.lang.chunks import CHUNK, SETTLE_OBJECTS, finish, settle
 from pantasks.lang.queues import WHITESPACE, Queue, iter_word_spans
 
 # ---------------------------------------------------------------------------
@@ -632,6 +632,8 @@ def queue_to_book_steps(
     finisher = _Finisher(book, keys or None, unique, list(setwords))
     added: list[Page] = []
     reader = _Reader(queue)
+    # a text of about SETTLE_OBJECTS pages: the server's objects out of the way first
+    settle(len(queue.lines) // 20)
     try:
         if raw_columns:
             yield from _raw_columns(reader, book, finisher, added)
@@ -646,6 +648,7 @@ def queue_to_book_steps(
         raise
     finally:
         reader.sync()
+    settle(len(added))
     return True
 
 
@@ -676,6 +679,7 @@ def _mdc(
     opened = 0  # where the open block started (line index)
     count = reader.count
     budget = CHUNK
+    settled = 0  # how many times SETTLE_OBJECTS pages were settled
     while True:
         lines = reader.queue.lines  # again after each yield: it may be replaced
         popleft = lines.popleft
@@ -736,6 +740,9 @@ def _mdc(
         if not lines:
             break
         reader.sync()
+        if len(added) // SETTLE_OBJECTS > settled:
+            settled = len(added) // SETTLE_OBJECTS
+            settle(SETTLE_OBJECTS)
         yield
         budget = CHUNK
     if words_of is not None:

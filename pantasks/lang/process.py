@@ -80,9 +80,10 @@ class _Capture(ProcessProtocol):
 
     def __init__(self, err: Any = None) -> None:
         self.done = _cancellable(self)
-        self.out: list[bytes] = []
+        self.out: list[str] = []
         self.size = 0
         self.err = err
+        self._out = _decoder()
         self._err = _decoder()
 
     def connectionMade(self) -> None:
@@ -90,7 +91,9 @@ class _Capture(ProcessProtocol):
 
     def outReceived(self, data: bytes) -> None:
         if self.size < 16 * 1024 * 1024:
-            self.out.append(data)
+            # decoded as it arrives: decoding megabytes at the end would
+            # hold the reactor
+            self.out.append(self._out.decode(data))
             self.size += len(data)
 
     def errReceived(self, data: bytes) -> None:
@@ -104,7 +107,7 @@ class _Capture(ProcessProtocol):
     def processEnded(self, reason: Any) -> None:
         if self.cancelled:
             return
-        text = b"".join(self.out).decode("utf-8", errors="replace")
+        text = "".join(self.out) + self._out.decode(b"", final=True)
         self.done.callback((_status_of(reason), text))
 
 
