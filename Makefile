@@ -43,7 +43,7 @@ lint: $(STAMP)
 test: debs $(STAMP) lint
 	$(BIN)/pytest -q -m "not soak" tests
 
-BENCHES := interp load dispatch latency status clients fairness
+BENCHES := interp load dispatch latency status clients fairness scale
 
 bench: debs $(STAMP)
 	@for b in $(BENCHES); do \
