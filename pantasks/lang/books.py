@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left, insort
-from typing import Iterator, Optional, Union
+from typing import Generator, Iterator, Optional, Union
+
+from pantasks.lang.chunks import CHUNK, chunked
 
 #: The value that also matches a missing word in key-filtered queries.
 NULL = "NULL"
@@ -88,8 +90,10 @@ class Page:
         old = self._words.get(word)
         self._words[word] = value
         book = self._book
-        if book is not None and old != value and word in book._index:
-            book._reindex(self, word, old, value)
+        if book is not None and old != value:
+            book._changes += 1
+            if word in book._index:
+                book._reindex(self, word, old, value)
 
     def __getitem__(self, word: str) -> str:
         return self._words[word]
@@ -125,6 +129,9 @@ class Book:
         # word -> value (None: word missing) -> pages in book order
         self._index: dict[str, dict[Optional[str], list[Page]]] = {}
         self._next_seq = 0
+        # counts every change, so that an index built in chunks can tell
+        # whether the book changed meanwhile
+        self._changes = 0
 
     def __repr__(self) -> str:
         return f"<Book {self.name!r} {len(self._pages)} pages>"
@@ -216,6 +223,7 @@ class Book:
         if page._book is not None:
             raise ValueError(f"page {page.name} already belongs to a book")
         page._book = self
+        self._changes += 1
         page._seq = self._next_seq
         self._next_seq += 1
         self._pages.append(page)
@@ -237,6 +245,7 @@ class Book:
         """Remove C{page}; False when it is not in this book."""
         if page._book is not self or not _remove_sorted(self._pages, page):
             return False
+        self._changes += 1
         self._unindex(page)
         page._book = None
         return True
@@ -252,6 +261,7 @@ class Book:
         """Remove every page of C{victims} that is in this book; return
         how many were."""
         victims = [p for p in victims if p._book is self]
+        self._changes += 1
         if len(victims) > 32:
             # bulk: one filtering pass per structure instead of one
             # list deletion per page
@@ -274,6 +284,7 @@ class Book:
 
     def shuffle(self, rng: Optional[random.Random] = None) -> None:
         """Put the pages in a random order."""
+        self._changes += 1
         (rng or random).shuffle(self._pages)
         for seq, page in enumerate(self._pages):
             page._seq = seq
@@ -281,7 +292,31 @@ class Book:
         self._names_rebuild()
         self._index = {}
 
+    def index_steps(self, word: str) -> Generator[None, None, None]:
+        """Build the lookup index of C{word} in chunks, yielding between
+        them (see L{pantasks.lang.chunks}), so that the first C{-key}
+        query of a large book does not hold the reactor.  Nothing is kept
+        when the book changed meanwhile (the query then builds it at once).
+        """
+        if word in self._index or len(self._pages) <= 2 * CHUNK:
+            return
+        start = self._changes
+        buckets: dict[Optional[str], list[Page]] = {}
+        for part in chunked(list(self._pages)):
+            for page in part:
+                buckets.setdefault(page._words.get(word), []).append(page)
+            yield
+        if word in self._index or self._changes != start:
+            return
+        self._remember(word, buckets)
+
     # -- internals ------------------------------------------------------------
+    def _remember(self, word: str, buckets: dict[Optional[str], list[Page]]) -> None:
+        index = self._index
+        while len(index) >= MAX_INDEXED_WORDS:
+            del index[next(iter(index))]  # the least recently queried
+        index[word] = buckets
+
     def _word_index(self, word: str) -> dict[Optional[str], list[Page]]:
         index = self._index
         buckets = index.pop(word, None)
@@ -289,9 +324,9 @@ class Book:
             buckets = {}
             for page in self._pages:
                 buckets.setdefault(page._words.get(word), []).append(page)
-            while len(index) >= MAX_INDEXED_WORDS:
-                del index[next(iter(index))]  # the least recently queried
-        index[word] = buckets  # (re)inserted last: the most recent
+            self._remember(word, buckets)
+        else:
+            index[word] = buckets  # (re)inserted last: the most recent
         return buckets
 
     def _name_add(self, page: Page) -> None:
@@ -349,6 +384,7 @@ class Book:
         insort(buckets.setdefault(new, []), page, key=_seq)
 
     def _rename(self, page: Page, new: str) -> None:
+        self._changes += 1
         self._name_remove(page)
         page._name = new
         self._name_add(page)

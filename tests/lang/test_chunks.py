@@ -179,3 +179,35 @@ def test_book_listbook_of_many_pages_is_chunked() -> None:
     assert run(ctx, "book", "listbook", "b") == 1
     assert ctx.sink.stderr().count("\n") == 3000
     assert point.calls >= 3000 // CHUNK
+
+
+def test_first_key_query_of_a_large_book_builds_its_index_in_chunks() -> None:
+    point = Counting()
+    ctx = context(point)
+    book = ctx.interp.books.create("b")
+    for i in range(3000):
+        book.append_page(Page(f"p{i}", {"state": "INIT" if i % 2 else "DONE"}))
+    assert run(ctx, "book", "npages", "b", "-key", "state", "INIT", "-var", "n") == 1
+    assert ctx.get_var("n") == "1500"
+    assert point.calls >= 3000 // CHUNK
+    calls = point.calls
+    assert run(ctx, "book", "getpage", "b", "0", "-key", "state", "DONE", "-var", "p") == 1
+    assert ctx.get_var("p") == "p0" and point.calls == calls  # indexed: no more chunks
+
+
+def test_index_built_while_the_book_changes_stays_right() -> None:
+    ctx = Context(FakeInterp(), sink=CollectingSink())
+    book = ctx.interp.books.create("b")
+    for i in range(3000):
+        book.append_page(Page(f"p{i}", {"state": "INIT"}))
+
+    def meddle() -> Any:
+        book.find_page("p5").set("state", "RUN")  # another execution, meanwhile
+        return
+        yield
+
+    ctx.checkpoint = meddle  # type: ignore[method-assign]
+    assert run(ctx, "book", "npages", "b", "-key", "state", "INIT", "-var", "n") == 1
+    assert ctx.get_var("n") == "2999"
+    assert run(ctx, "book", "delpage", "b", "-key", "state", "RUN") == 1
+    assert len(book) == 2999

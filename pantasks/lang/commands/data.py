@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from types import GeneratorType
 from typing import Any, Callable, Generator, Optional
 
 from pantasks.lang.args import take_flag, take_value
@@ -623,4 +624,25 @@ def book(ctx: Context, argv: list[str]) -> Any:
     func = BOOK_COMMANDS.get(argv[1])
     if func is None:
         raise CommandError(f"unknown book command {argv[1]}")
+    if argv[1] in _KEYED and "-key" in argv:
+        # the first -key query of a word builds its index: in chunks
+        k = argv.index("-key")
+        found = _books(ctx).find(argv[2]) if len(argv) > 2 else None
+        if found is not None and k + 1 < len(argv):
+            steps = found.index_steps(argv[k + 1])
+            return _after(ctx, steps, func, list(argv[1:]))
     return func(ctx, list(argv[1:]))
+
+
+#: book sub-commands whose -key option looks pages up by a word's value.
+_KEYED = frozenset(("npages", "getpage", "delpage"))
+
+
+def _after(
+    ctx: Context, steps: Generator[None, None, None], func: Callable[..., Any], args: list[str]
+) -> Generator[Any, Any, Any]:
+    yield from run_steps(ctx, steps)
+    result = func(ctx, args)
+    if isinstance(result, GeneratorType):
+        result = yield from result
+    return result
