@@ -95,6 +95,7 @@ def expand(ctx: "Context", line: str) -> str:
     head = line  # the part still to scan is head[:limit]
     limit = len(line)
     tail: list[str] = []  # finished text, last chunk first
+    done = 0  # its length: checked as it grows, never built too long
     rescans = 0
     while pos >= 0:
         j = pos + 1
@@ -130,12 +131,17 @@ def expand(ctx: "Context", line: str) -> str:
             else:
                 if rest:
                     tail.append(rest)
+                    done += len(rest)
                 head = head[:pos] + value
             limit = len(head)
-            if limit > ctx.interp.max_line:
+            if limit + done > ctx.interp.max_line:
                 raise _too_long(ctx)
             pos = head.rfind("$", 0, limit)
         else:
+            # ("$x $x $x..." with a large $x: refused before the join)
+            done += len(rest) + len(value)
+            if done + pos > ctx.interp.max_line:
+                raise _too_long(ctx)
             if rest:
                 tail.append(rest)
             tail.append(value)

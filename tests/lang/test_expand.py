@@ -248,3 +248,19 @@ def test_same_as_the_original_algorithm() -> None:
         checked += want is not None
     assert checked > 5000
     assert stuck < 2000
+
+
+def test_many_references_to_a_large_value_are_refused_before_the_join() -> None:
+    """C{echo $x $x $x ...} with a 1 MB C{$x}, 3,000 times, would build 3 GB:
+    the length is checked as the pieces are collected, not after joining
+    them."""
+    import tracemalloc
+
+    ctx = make_ctx({"x": "y" * 1_000_000})
+    tracemalloc.start()
+    with pytest.raises(ScriptError) as e:
+        expand(ctx, "echo" + " $x" * 3000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "too long" in str(e.value)
+    assert peak < 64 * 1024 * 1024, peak
