@@ -194,11 +194,12 @@ FORMS: dict[str, list[tuple[Any, ...]]] = {
 }
 
 #: Forms that reach a server variable some other way (assignment syntax,
-#: and a macro whose body assigns one).
+#: and a macro whose body assigns one), and macros whose bodies would
+#: start a program or define a macro: each command in a macro is checked.
 ASSIGNMENTS: list[tuple[list[str], str]] = [
     (["$LABEL = x"], VAR), (["$LABEL ++"], VAR), (["$LABEL += 2"], VAR),
     (["$LABEL --"], VAR), (["$DB:n = 7"], VAR), (["setter"], VAR),
-    (["$x = `touch ran.txt`"], RUN),
+    (["$x = `touch ran.txt`"], RUN), (["runner"], RUN), (["definer"], WRITE),
 ]
 
 SETUP = """\
@@ -213,6 +214,14 @@ macro m1
 end
 macro setter
   $LABEL = changed
+end
+macro runner
+  exec touch ran.txt
+end
+macro definer
+  macro inner
+    echo x
+  end
 end
 queuepush q line1
 queuepush q line2
