@@ -216,7 +216,7 @@ def cmd_sessions(ctx: Context, argv: list[str]) -> int:
 
 
 def _who(ctx: Context) -> str:
-    return getattr(ctx, "user", None) or "?"
+    return ctx.user or "?"
 
 
 @command("cancel", help="cancel ID: interrupt the request session ID is running",
