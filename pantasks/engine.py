@@ -53,28 +53,11 @@ def make_engine(
     from pantasks.sched.scheduler import Scheduler
 
     interp = Interpreter(reactor=reactor, tables=[SCHEDULER], log_sink=log_sink, slicer=slicer)
-    _scheduler_delete_wins(interp, SCHEDULER.commands["delete"])
     if runner is None:
         from pantasks.exec.local import LocalRunner
 
         runner = LocalRunner(reactor, max_output_bytes=max_output_bytes, kill_grace=kill_grace)
     scheduler = Scheduler(interp, runner, reactor, rand=rand, jitter=jitter)
+    interp.services.scheduler = scheduler
     return Engine(interp, scheduler, runner)
 
-
-def _scheduler_delete_wins(interp: Any, ours: Any) -> None:
-    """C{delete job N} and C{delete task NAME} must reach the scheduler
-    even when the language has a C{delete} of its own (in the original the
-    data library's C{delete} shadowed them): ours runs for those two forms
-    and hands anything else to the other one."""
-    other = interp.commands.get("delete")
-    if other is None or other is ours:
-        return
-    import dataclasses
-
-    def delete(ctx: Any, argv: list[str]) -> Any:
-        if len(argv) > 1 and argv[1] in ("job", "task"):
-            return ours.func(ctx, argv)
-        return other.func(ctx, argv)
-
-    interp.commands["delete"] = dataclasses.replace(ours, func=delete)

@@ -365,6 +365,9 @@ class PantasksServer(service.Service):
 
         self.reactor = reactor
         self.on_fatal = on_fatal
+        #: Whether the program put its stdout/stderr onto the log files
+        #: (pantasks_server does once it listens); SIGHUP then does it again.
+        self.stdio_redirected = False
         self.notify = notify if notify is not None else sd_notify
         self.engine = engine
         self.factory = factory
@@ -554,7 +557,7 @@ class PantasksServer(service.Service):
         except OSError as e:
             self._say_err(f"cannot reopen the log: {e}")
             return
-        if getattr(self, "stdio_redirected", False):
+        if self.stdio_redirected:
             self.log.dup_onto_stdio()
 
     def _say_err(self, text: str) -> None:

@@ -34,6 +34,10 @@ class OutputSink:
     C{output FILE} redirects by replacing C{redirect_out}/C{redirect_err}.
     """
 
+    #: The network connection this sink answers (a server connection's
+    #: sink sets it), or None.
+    connection: Any = None
+
     def __init__(self, out: Any = None, err: Any = None) -> None:
         self._out = out if out is not None else sys.stdout
         self._err = err if err is not None else sys.stderr

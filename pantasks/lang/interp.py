@@ -22,24 +22,26 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
-from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any, Callable, Iterable, Optional, Union
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+import pantasks.lang.commands  # noqa: F401  (registers the built-ins into LANGUAGE)
 from pantasks.lang import expr as _expr
 from pantasks.lang import internal
 from pantasks.lang.context import Context, Frame, OutputSink
 from pantasks.lang.driver import Interrupted, Slicer, drive
 from pantasks.lang.errors import ExprError, RecursionTooDeep, ScriptError
 from pantasks.lang.expand import expand
+from pantasks.lang.plans import CACHE_MAX, make_plan
 from pantasks.lang.policy import Limits, WatchUsage, value_too_long
-from pantasks.lang.registry import LANGUAGE, Command, CommandTable
+from pantasks.lang.registry import LANGUAGE, Command, CommandTable, Macro
+from pantasks.lang.services import Services
 from pantasks.lang.source import Cursor, Line, is_end, opens_block, read_script
+from pantasks.lang.text import atof, format_number, quote, remove_backslashes, substitute_braces
 from pantasks.lang.words import WHITESPACE, split_pieces, split_words
 
 log = Logger()
@@ -50,62 +52,7 @@ Result = Union[int, GeneratorType]
 #: Deepest macro nesting before C{macro recursion too deep}.
 MAX_MACRO_DEPTH = 100
 
-#: Longest command name or line quoted in an error message.
-MAX_QUOTE = 80
 
-#: How many prepared lines and plans are kept (scripts are far smaller).
-CACHE_MAX = 20000
-
-
-@dataclass
-class Macro:
-    """A user-defined command: raw body lines, run on each call."""
-
-    name: str
-    body: list[Line]
-    help: str = ""
-
-
-def format_number(value: float) -> str:
-    """C's C{%.12g}, used by C{++}, C{+=} and friends.
-
-    @param value: the number.
-    @return: its text, integral values without a decimal point.
-    """
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return "%.12g" % value
-
-
-def atof(text: Optional[str]) -> float:
-    """C's C{atof}: the longest numeric prefix, 0 when there is none.
-
-    @param text: any text, or None (read as 0).
-    """
-    if not text:
-        return 0.0
-    try:
-        return float(text) if text.strip(WHITESPACE) == text else _expr._atof(text)
-    except ValueError:
-        return _expr._atof(text)
-
-
-def quote(text: str) -> str:
-    """C{text} made safe to show in a one-line error message: control
-    characters escaped, long text cut.
-
-    @param text: a command name or line, as the user wrote it.
-    """
-    long = len(text) > MAX_QUOTE
-    text = text[:MAX_QUOTE]
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else
-                       ("\\x%02x" if ord(c) < 256 else "\\u%04x") % ord(c) for c in text)
-    if long or len(text) > MAX_QUOTE:
-        text = text[: MAX_QUOTE - 3] + "..."
-    return text
 
 
 class Interpreter:
@@ -135,14 +82,14 @@ class Interpreter:
         tables: Iterable[CommandTable] = (),
         log_sink: Optional[OutputSink] = None,
         slicer: Optional[Slicer] = None,
+        services: Optional[Services] = None,
     ) -> None:
-        # Importing the command modules registers them into LANGUAGE.
-        import pantasks.lang.commands  # noqa: F401
-
         self.reactor = reactor
         #: Gives executions their time slices (None: run each to its end,
         #: as unit tests on a fake clock want).
         self.slicer = slicer
+        #: The scheduler and server hooks its commands serve (see L{Services}).
+        self.services = services if services is not None else Services()
         self.commands: dict[str, Command] = {}
         for table in (LANGUAGE, *tables):
             for cmd in table.commands.values():
@@ -764,235 +711,6 @@ class Interpreter:
         return status
 
 
-# -- fast plans for assignments ------------------------------------------------
-
-_VAR_RE = re.compile(r"\$([A-Za-z0-9_:]+)")
-_ASSIGN_RE = re.compile(r"^\$([A-Za-z0-9_:]+)[ \t]*=[ \t]*(.*)$", re.S)
-_CANON_INT = re.compile(r"(?:0|[1-9][0-9]{0,9})\Z")
-#: Longest line a fast plan is made for (plans are for loop bodies).
-MAX_PLAN = 1000
-_ATOM = re.compile(r"(?:v[0-9]+|[0-9]+)\Z")
-_MAX_INT = 2147483647
-_LLMAX = 2**63 - 1
-
-
-class _NoFast(Exception):
-    """The int plan cannot give the general path's answer (e.g. C{% 0})."""
-
-
-def _cmod(x: int, y: int) -> int:
-    if y > 0 and x >= 0:
-        return x % y
-    if y == 0:
-        raise _NoFast()
-    r = abs(x) % abs(y)
-    return -r if x < 0 else r
-
-
-#: Texts known to be canonical decimal ints in the C int range, with their
-#: values: a memo of L{_slow_int} that loops fill as they go.
-KNOWN_INTS: dict[str, int] = {}
-
-
-def note_int(text: str, value: int) -> None:
-    """Record that C{text} is the canonical spelling of C{value}.
-
-    @param text: C{str(value)}.
-    @param value: an int; ignored outside the C int range.
-    """
-    if -_MAX_INT <= value <= _MAX_INT:
-        if len(KNOWN_INTS) > 8192:
-            KNOWN_INTS.clear()
-        KNOWN_INTS[text] = value
-
-
-def _slow_int(s: str) -> Optional[int]:
-    """C{s} as an int when it is a canonical decimal in the C int range."""
-    neg = s[:1] == "-"
-    body = s[1:] if neg else s
-    if not _CANON_INT.match(body) or (neg and body == "0"):
-        return None
-    v = int(body)
-    if v > _MAX_INT:
-        return None
-    v = -v if neg else v
-    note_int(s, v)
-    return v
-
-
-_PLAN_CACHE: dict[str, Any] = {}
-
-
-def make_plan(piece: str) -> Any:
-    """The fast plan of C{piece} (see L{_make_plan}), shared by every
-    interpreter: plans depend only on the text.
-
-    @param piece: one command, e.g. C{$n = $n + $i % 7}.
-    @return: C{f(ctx) -> bool}, or False when the piece has no plan.
-    """
-    plan = _PLAN_CACHE.get(piece)
-    if plan is None:
-        plan = _make_plan(piece)
-        if len(_PLAN_CACHE) >= CACHE_MAX:
-            _PLAN_CACHE.clear()
-        _PLAN_CACHE[piece] = plan
-    return plan
-
-
-def _make_plan(piece: str) -> Any:
-    """A fast plan for C{$X = expression-of-simple-variables}, or C{False}.
-
-    The plan is C{f(ctx)}: it assigns and returns True, or returns False
-    when the general path must run instead (a variable is missing or its
-    value is not a plain operand, the expression fails...).
-    """
-    if len(piece) > MAX_PLAN:
-        return False
-    m = _ASSIGN_RE.match(piece)
-    if m is None:
-        return False
-    target, rhs = m.group(1), m.group(2)
-    if not rhs or any(c in rhs for c in '"{\\`\'') or rhs[0] in "+-=":
-        return False
-    names = _VAR_RE.findall(rhs)
-    if rhs.count("$") != len(names):
-        return False
-    compiled = _expr.compile_expr(rhs)
-    slots = []
-    for name in names:
-        token = "$" + name
-        if token not in compiled.operands or name.isdigit():
-            return False
-        slots.append((token, name))
-    slots = list(dict.fromkeys(slots))
-    general = _general_plan(target, compiled, tuple(slots))
-    fast = _int_plan(target, compiled, slots, general)
-    return fast or general
-
-
-def _general_plan(target: str, compiled: Any, slots: tuple) -> Callable[[Context], bool]:
-    """Substitute each variable's value into the compiled expression."""
-    single = _expr.is_single_token
-
-    def plan(ctx: Context) -> bool:
-        subst = {}
-        get = ctx.get_var
-        for token, name in slots:
-            value = get(name)
-            if value is None or "$" in value or not single(value):
-                return False
-            subst[token] = value
-        try:
-            result = compiled.run(subst)
-        except Exception:  # the general path reports (or falls back)
-            return False
-        ctx.set_var(target, result)
-        return True
-
-    return plan
-
-
-_INT_BINARY = {
-    "+": ("({a} + {b})", lambda x, y: x + y),
-    "-": ("({a} - {b})", lambda x, y: x + y),
-    "*": ("({a} * {b})", lambda x, y: x * y),
-    "%": ("_cmod({a}, {b})", lambda x, y: min(x, y)),
-    "==": ("(1 if {a} == {b} else 0)", lambda x, y: 1),
-    "!=": ("(1 if {a} != {b} else 0)", lambda x, y: 1),
-    "<": ("(1 if {a} < {b} else 0)", lambda x, y: 1),
-    ">": ("(1 if {a} > {b} else 0)", lambda x, y: 1),
-    "<=": ("(1 if {a} <= {b} else 0)", lambda x, y: 1),
-    ">=": ("(1 if {a} >= {b} else 0)", lambda x, y: 1),
-    # C evaluates both sides; so does "&" on two bools.
-    "&&": ("(1 if (({a}) != 0) & (({b}) != 0) else 0)", lambda x, y: 1),
-    "||": ("(1 if (({a}) != 0) | (({b}) != 0) else 0)", lambda x, y: 1),
-}
-
-
-def _int_plan(target: str, compiled: Any, slots: list, general: Any) -> Any:
-    """Python code for an expression of ints, when every operation stays
-    exact in C's C{long long}: operands must be canonical decimal ints
-    within the C C{int} range (so the original types them as ints), and
-    the operators are C{+ - * %}, comparisons, C{&& ||} and negation,
-    with bounds showing no intermediate result can overflow.  Otherwise
-    (and at run time, for other values) it defers to C{general}."""
-    try:
-        rpn = _expr._to_rpn(list(compiled.tokens))
-    except Exception:
-        return None
-    if not rpn or len(rpn) > 64:
-        return None
-    var_of = {token: f"v{i}" for i, (token, _name) in enumerate(slots)}
-    stack: list[tuple[str, int]] = []
-    value_kind = _expr._VALUE
-    for kind, tok in rpn:
-        if kind == value_kind:
-            if tok in var_of:
-                stack.append((var_of[tok], _MAX_INT))
-            elif _CANON_INT.match(tok) and int(tok) <= _MAX_INT:
-                stack.append((tok, int(tok)))
-            else:
-                return None
-        elif tok == "--" and stack:
-            a, ba = stack.pop()
-            stack.append((f"(-{a})", ba))
-        elif tok in _INT_BINARY and len(stack) >= 2:
-            b, bb = stack.pop()
-            a, ba = stack.pop()
-            code, bound = _INT_BINARY[tok]
-            if tok == "%" and _ATOM.match(a) and _ATOM.match(b):
-                # Inline the common case (both sides are names or numbers).
-                code = "({a} % {b} if {a} >= 0 and {b} > 0 else _cmod({a}, {b}))"
-            stack.append((code.format(a=a, b=b), bound(ba, bb)))
-        else:
-            return None
-        if stack[-1][1] > _LLMAX:
-            return None
-    if len(stack) != 1:
-        return None
-    expr_code = stack[0][0]
-    lines = ["def plan(ctx):",
-             "    variables = ctx.interp.variables",
-             "    if ctx.locals or ctx.private_vars:",
-             "        get = ctx.get_var",
-             "        simple = False",
-             "    else:",
-             "        get = variables.get",
-             "        simple = True"]
-    for token, name in slots:
-        v = var_of[token]
-        lines += [
-            f"    s = get({name!r})",
-            "    if s is None:",
-            "        return False",
-            f"    {v} = known(s)",
-            f"    if {v} is None:",
-            f"        {v} = _slow_int(s)",
-            f"        if {v} is None:",
-            "            return general(ctx)",
-        ]
-    lines += [
-        "    try:",
-        f"        x = {expr_code}",
-        "    except _NoFast:",
-        "        return general(ctx)",
-        "    r = str(x)",
-        "    if -2147483647 <= x <= 2147483647:",
-        "        if len(KNOWN_INTS) > 8192:",
-        "            KNOWN_INTS.clear()",
-        "        KNOWN_INTS[r] = x",
-        "    if simple:",
-        f"        variables[{target!r}] = r",
-        "    else:",
-        f"        ctx.set_var({target!r}, r)",
-        "    return True",
-    ]
-    env = {"_cmod": _cmod, "_slow_int": _slow_int, "_NoFast": _NoFast,
-           "general": general, "KNOWN_INTS": KNOWN_INTS, "known": KNOWN_INTS.get}
-    exec(compile("\n".join(lines), "<assignment plan>", "exec"), env)
-    return env["plan"]
-
-
 def _too_deep(ctx: Context) -> str:
     """The message for Python's recursion limit, hit by nesting."""
     if ctx.frames:
@@ -1004,56 +722,6 @@ def _too_deep(ctx: Context) -> str:
 def _is_while(piece: str) -> bool:
     word = piece.split(None, 1)[0] if piece else ""
     return word[:1] == "w" and "while".startswith(word)
-
-
-_BACKSLASH = re.compile(r"\\(.?)", re.S)
-
-
-def remove_backslashes(text: str) -> str:
-    """Every C{\\x} becomes C{x} (a final lone backslash disappears).
-
-    @param text: a command line after expansion.
-    """
-    return _BACKSLASH.sub(r"\1", text)
-
-
-def substitute_braces(line: str) -> str:
-    """Replace each C{{expr}} by its value; C{\\{} is a literal brace.
-
-    The expression runs to the first C{}}; braces do not nest.
-
-    @param line: a command line after expansion.
-    @raise ScriptError: C{no close brackets!}, C{can't nest brackets!},
-        or C{cannot evaluate expression in brackets: EXPR}.
-    """
-    out = []
-    i = 0
-    while True:
-        p = line.find("{", i)
-        if p < 0:
-            out.append(line[i:])
-            break
-        out.append(line[i:p])
-        if p > 0 and line[p - 1] == "\\":
-            # "\{" is a literal brace: the backslash becomes the brace.
-            out[-1] = out[-1][:-1] + "{"
-            i = p + 1
-            continue
-        close = line.find("}", p + 1)
-        if close < 0:
-            raise ScriptError("no close brackets!")
-        nested = line.find("{", p + 1, close)
-        if nested >= 0:
-            raise ScriptError("can't nest brackets!")
-        inner = line[p + 1 : close]
-        try:
-            value = _expr.evaluate(inner)
-        except ExprError as e:
-            raise ScriptError(
-                f"cannot evaluate expression in brackets: {quote(inner)} ({e})") from None
-        out.append(value)
-        i = close + 1
-    return "".join(out)
 
 
 def stdio_sink() -> OutputSink:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from pantasks.lang.errors import ScriptError
+from pantasks.lang.text import quote
 
 #: The longest name accepted.
 MAX_NAME = 128
@@ -43,8 +44,6 @@ def check_name(kind: str, name: str) -> str:
     """
     if is_safe_name(name):
         return name
-    from pantasks.lang.interp import quote
-
     if not name:
         raise ScriptError(f"invalid {kind} name: the name is empty")
     if len(name) > MAX_NAME:

@@ -105,3 +105,12 @@ class CommandTable:
 #: Built-ins of the language itself (basic, strings, lists, queues, books).
 LANGUAGE = CommandTable()
 command = LANGUAGE.command
+
+
+@dataclass
+class Macro:
+    """A user-defined command: raw body lines, run on each call."""
+
+    name: str
+    body: list[Any]
+    help: str = ""

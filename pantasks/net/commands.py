@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError, UsageError
-from pantasks.lang.interp import quote
+from pantasks.lang.text import quote
 from pantasks.lang.registry import FILES, READS, SESSION, VARIABLES, WRITES, CommandTable
 
 #: The server-only commands, installed into an interpreter by L{install}.
@@ -67,7 +67,7 @@ class ServerHooks:
 
 
 def _hooks(ctx: Context) -> ServerHooks:
-    hooks = getattr(ctx.interp, "server_hooks", None)
+    hooks = ctx.interp.services.server
     if hooks is None:
         raise ScriptError("this command works only in pantasks_server")
     return hooks
@@ -75,7 +75,7 @@ def _hooks(ctx: Context) -> ServerHooks:
 
 def connection_of(ctx: Context) -> Any:
     """The network connection an execution answers to, or None."""
-    return getattr(ctx.sink, "connection", None)
+    return ctx.sink.connection
 
 
 def _builtin(ctx: Context, name: str) -> Any:
@@ -258,7 +258,7 @@ def install(interp: Any, hooks: ServerHooks) -> None:
     for cmd in SERVER.commands.values():
         interp.commands.setdefault(cmd.name, cmd)
     interp.macros_changed()
-    interp.server_hooks = hooks
+    interp.services.server = hooks
 
     def quit_handler(ctx: Context, code: int) -> None:
         conn = connection_of(ctx)

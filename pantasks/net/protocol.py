@@ -824,8 +824,6 @@ class LineServerFactory(protocol.ServerFactory):
         if watchers is not None:
             watchers.append(self._log_line)
         if scheduler is not None:
-            if not hasattr(scheduler, "listeners"):
-                scheduler.listeners = []
             scheduler.listeners.append(self.job_ended)
 
     def next_session_id(self) -> int:

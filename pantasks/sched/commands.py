@@ -15,7 +15,7 @@ from typing import Any
 from pantasks import __version__
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError, UsageError
-from pantasks.lang.interp import quote
+from pantasks.lang.text import quote
 from pantasks.lang.names import check_name, is_safe_name
 from pantasks.lang.numbers import finite, int_of_digits, parse_whole
 from pantasks.lang.registry import READS, RUNS, WRITES, CommandTable
@@ -54,14 +54,14 @@ def _keyword_case(line: str) -> str:
 
 
 def scheduler_of(ctx: Context) -> Any:
-    sched = getattr(ctx.interp, "scheduler", None)
+    sched = ctx.interp.services.scheduler
     if sched is None:
         raise ScriptError("no scheduler in this program")
     return sched
 
 
 def _defining(ctx: Context) -> Task:
-    task = getattr(ctx, "defining", None)
+    task = ctx.defining
     if task is None:
         raise ScriptError(NOT_IN_TASK)
     return task
@@ -69,7 +69,7 @@ def _defining(ctx: Context) -> Task:
 
 def _target(ctx: Context) -> Task:
     """The task being defined, else the one whose task.exec runs."""
-    task = getattr(ctx, "defining", None) or ctx.task
+    task = ctx.defining or ctx.task
     if task is None:
         raise ScriptError(NOT_IN_TASK)
     return task
@@ -121,9 +121,9 @@ def cmd_task(ctx: Context, argv: list[str]) -> Any:
     existing = task is not None
     if task is None:
         task = Task(name=name)
-    saved = getattr(ctx, "defining", None)
+    saved = ctx.defining
     ctx.defining = task
-    cursor = getattr(ctx, "cursor", None)
+    cursor = ctx.cursor
     interp = ctx.interp
     closed = False
     try:
@@ -154,14 +154,14 @@ def cmd_task(ctx: Context, argv: list[str]) -> Any:
 
 
 def _consume_block(ctx: Context) -> None:
-    cursor = getattr(ctx, "cursor", None)
+    cursor = ctx.cursor
     if cursor is not None:
         cursor.collect_body()
 
 
 @command("task.exec", help="task.exec / lines / end: macro run before each job", effect=WRITES)
 def cmd_task_exec(ctx: Context, argv: list[str]) -> int:
-    cursor = getattr(ctx, "cursor", None)
+    cursor = ctx.cursor
     body, closed = cursor.collect_body() if cursor else ([], False)
     task = _defining(ctx)
     if len(argv) != 1:
@@ -174,7 +174,7 @@ def cmd_task_exec(ctx: Context, argv: list[str]) -> int:
 
 @command("task.exit", help="task.exit N|default|crash|timeout / lines / end", effect=WRITES)
 def cmd_task_exit(ctx: Context, argv: list[str]) -> int:
-    cursor = getattr(ctx, "cursor", None)
+    cursor = ctx.cursor
     body, closed = cursor.collect_body() if cursor else ([], False)
     task = _defining(ctx)
     if len(argv) != 2:
@@ -329,7 +329,7 @@ def cmd_trange(ctx: Context, argv: list[str]) -> int:
     if len(argv) == 2 and argv[1] == "-reset":
         task.ranges = []
         return 1
-    sched = getattr(ctx.interp, "scheduler", None)
+    sched = ctx.interp.services.scheduler
     now = sched.reactor.seconds() if sched is not None else None
     rng = parse_trange(argv[1:], now)
     warning = range_warning(rng)
@@ -408,7 +408,7 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
             tasks = list(sched.tasks.values())
             pattern = compile_task_regex(regex)  # a bad pattern: one line, nothing else
             if a == "-taskstats":
-                ctx.out(render_scheduler_lines(sched.state, _controller_running(sched)))
+                ctx.out(render_scheduler_lines(sched.state, sched.controller_running))
                 ctx.out(render_taskstats(tasks, now, regex))
                 return 1
             for t in tasks:
@@ -428,14 +428,10 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
     ctx.out(
         render_status(
             tasks, list(sched.jobs.values()), now, sched.state,
-            _controller_running(sched), details=details, show_jobs=True,
+            sched.controller_running, details=details, show_jobs=True,
         )
     )
     return 1
-
-
-def _controller_running(sched: Any) -> bool:
-    return bool(getattr(sched, "controller_running", False))
 
 
 @command("showtask", help="showtask NAME: a task's settings and macros", effect=READS)

@@ -136,7 +136,8 @@ class Scheduler(service.Service):
     ) -> None:
         """
         @param interp: the L{pantasks.lang.interp.Interpreter} that runs
-            the tasks' macros; it gets C{interp.scheduler = self}.
+            the tasks' macros (the engine puts this scheduler in its
+            C{services}, where the scheduler's commands find it).
         @param runner: an L{pantasks.exec.interfaces.IJobRunner}.
         @param reactor: C{IReactorTime} (a C{task.Clock} in tests).
         @param rand: uniform random numbers in [0, 1) for the timer fuzz.
@@ -162,7 +163,9 @@ class Scheduler(service.Service):
         self._held: list[Job] = []
         self._idle_waiters: list[Deferred] = []
         self._local_running = 0
-        interp.scheduler = self
+        #: Whether the controller (remote hosts) runs; C{status} shows it.
+        #: There is no controller yet, so it stays False.
+        self.controller_running = False
 
     # -- the log ------------------------------------------------------------
     def say(self, text: str) -> None:

@@ -16,8 +16,8 @@ from twisted.trial import unittest
 
 from pantasks.lang.context import CollectingSink, Context
 from pantasks.lang.errors import ScriptError
-from pantasks.lang.interp import (
-    Interpreter,
+from pantasks.lang.interp import Interpreter
+from pantasks.lang.text import (
     atof,
     format_number,
     quote,

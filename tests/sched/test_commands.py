@@ -181,33 +181,6 @@ def test_next_range_change_abs_past_and_future():
     assert next_range_change([future], MONDAY + 25) == MONDAY + 31
 
 
-def test_delete_job_survives_a_language_delete():
-    """If the language ever gets a C{delete} of its own (the original's data
-    library had one, which shadowed C{delete job}), the scheduler's forms
-    still win and anything else goes to the other command."""
-    from twisted.internet.task import Clock
-
-    from pantasks.engine import make_engine
-    from pantasks.exec.fake import FakeRunner
-    from pantasks.lang.context import CollectingSink
-    from pantasks.lang.registry import LANGUAGE, Command
-
-    calls = []
-    LANGUAGE.commands["delete"] = Command("delete", lambda ctx, argv: calls.append(argv) or 1)
-    try:
-        clock = Clock()
-        sink = CollectingSink()
-        engine = make_engine(clock, log_sink=sink, runner=FakeRunner(clock), jitter=False)
-    finally:
-        del LANGUAGE.commands["delete"]
-    ctx = engine.interp.new_context(sink)
-    for line in ("delete job 3", "delete task nosuch", "delete vector x"):
-        engine.interp.execute_text(ctx, line)
-    assert calls == [["delete", "vector", "x"]]
-    assert "job not found" in sink.stdout()
-    assert "task nosuch not found" in sink.stderr()
-
-
 def test_status_taskstats_pattern_as_written_on_a_command_line(h):
     """The forms pantasks-script(7) documents: \\\\ for a backslash, \\{ for
     a brace, a quoted pattern with parentheses; a bad one prints nothing

@@ -16,7 +16,7 @@ from pantasks.lang import expr as _expr
 from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
-from pantasks.lang.interp import atof, quote
+from pantasks.lang.text import atof, quote
 from pantasks.lang.numbers import whole
 from pantasks.lang.registry import FILES, READS, RUNS, SESSION, VARIABLES, WRITES, command
 

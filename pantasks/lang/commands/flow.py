@@ -30,10 +30,11 @@ from pantasks.lang import expr as _expr
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
 from pantasks.lang.expand import expand
-from pantasks.lang.interp import KNOWN_INTS, Macro, quote
+from pantasks.lang.plans import KNOWN_INTS
 from pantasks.lang.names import check_name
 from pantasks.lang.numbers import finite
-from pantasks.lang.registry import READS, VARIABLES, WRITES, command
+from pantasks.lang.registry import Macro, READS, VARIABLES, WRITES, command
+from pantasks.lang.text import quote
 from pantasks.lang.source import Cursor, is_else, is_end, opens_block
 
 

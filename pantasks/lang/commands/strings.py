@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, ScriptError, UsageError
-from pantasks.lang.interp import quote
+from pantasks.lang.text import quote
 from pantasks.lang.numbers import LONG_MAX, LONG_MIN, clamp_long, int_of_digits
 from pantasks.lang.policy import value_too_long
 from pantasks.lang.registry import READS, VARIABLES, command
