@@ -396,7 +396,7 @@ class ClientShell:
         return self._send_block(ctx, join_words(argv))
 
     def _send_block(self, ctx: Context, header: str) -> Any:
-        cursor = getattr(ctx, "cursor", None)
+        cursor = ctx.cursor
         body, closed = cursor.collect_body() if cursor is not None else ([], False)
         what = header.split(None, 1)[0]
         if not closed:

@@ -88,6 +88,6 @@ def report(what: str, failure: Optional[Failure] = None) -> tuple[str, str]:
 
 def message(ctx: Any, exc: BaseException) -> str:
     """The one line the user who ran into C{exc} sees."""
-    if getattr(ctx, "role", ""):  # a network user's role; "" for local executions
+    if ctx.role:  # a network user's role; "" for local executions
         return REMOTE_MESSAGE
     return f"internal error: {exc.__class__.__name__}: {escape(str(exc), 80)}"
