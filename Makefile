@@ -8,8 +8,9 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # Debian packages used by tests and benchmarks (procps: ps/pgrep in tests;
 # man-db/groff: man page checks; tcl/bash/parallel: benchmark references;
-# openssh-server/-client: the controller tests run a real sshd on 127.0.0.1).
-DEBS    := procps man-db groff-base tcl parallel openssh-server openssh-client
+# openssh-server/-client, iproute2: the controller tests run real sshds, one in
+# a network namespace).
+DEBS    := procps man-db groff-base tcl parallel openssh-server openssh-client iproute2
 
 .PHONY: all run test lint bench soak debs clean
 
@@ -43,7 +44,7 @@ lint: $(STAMP)
 test: debs $(STAMP) lint
 	$(BIN)/pytest -q -m "not soak" tests
 
-BENCHES := interp load dispatch latency status clients fairness scale
+BENCHES := interp load dispatch latency status clients fairness scale remote
 
 bench: debs $(STAMP)
 	@for b in $(BENCHES); do \

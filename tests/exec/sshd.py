@@ -47,6 +47,12 @@ class SSHServer:
     @ivar connect_command: a C{connect_command} for L{RemoteRunner}.
     """
 
+    #: The address sshd listens on; the host names in the client config.
+    listen_ip = "127.0.0.1"
+    names = ("hosta", "hostb")
+    #: ssh's ConnectTimeout for them.
+    connect_timeout = 20
+
     def __init__(self, max_startups: str = "10:30:60") -> None:
         self.dir = tempfile.mkdtemp(prefix="pantasks-sshd-")
         self.port = free_port()
@@ -73,10 +79,10 @@ class SSHServer:
         with open(self.path("host_key.pub")) as f:
             host_pub = " ".join(f.read().split()[:2])
         with open(self.path("known_hosts"), "w") as f:
-            f.write(f"hosta {host_pub}\nhostb {host_pub}\n")
+            f.writelines(f"{name} {host_pub}\n" for name in self.names)
         with open(self.path("sshd_config"), "w") as f:
             f.write(
-                f"ListenAddress 127.0.0.1:{self.port}\n"
+                f"ListenAddress {self.listen_ip}:{self.port}\n"
                 f"HostKey {d}/host_key\n"
                 f"PidFile {d}/sshd.pid\n"
                 f"AuthorizedKeysFile {d}/authorized_keys\n"
@@ -88,20 +94,22 @@ class SSHServer:
                 "LogLevel ERROR\n"
             )
         common = (
-            "  HostName 127.0.0.1\n  User root\n"
+            f"  HostName {self.listen_ip}\n  User root\n"
             f"  IdentityFile {d}/id_user\n  IdentitiesOnly yes\n"
             f"  UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n"
             "  StrictHostKeyChecking yes\n  UpdateHostKeys no\n  BatchMode yes\n"
-            "  ControlMaster no\n  LogLevel ERROR\n  ConnectTimeout 20\n"
+            "  ControlMaster no\n  LogLevel ERROR\n"
+            f"  ConnectTimeout {self.connect_timeout}\n"
         )
         with open(self.ssh_config, "w") as f:
-            f.write(f"Host hosta\n  HostKeyAlias hosta\n  Port {self.port}\n{common}")
-            f.write(f"Host hostb\n  HostKeyAlias hostb\n  Port {self.port}\n{common}")
+            for name in self.names:
+                f.write(f"Host {name}\n  HostKeyAlias {name}\n  Port {self.port}\n{common}")
             f.write(f"Host refused\n  HostKeyAlias hosta\n  Port {self.refused_port}\n{common}")
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        self.setup_network()
         log = open(self.path("sshd.log"), "wb")
         self.proc = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", self.path("sshd_config")],
+            self.prefix() + [SSHD, "-D", "-e", "-f", self.path("sshd_config")],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )
         log.close()
@@ -111,7 +119,7 @@ class SSHServer:
                 with open(self.path("sshd.log")) as f:
                     raise RuntimeError(f"sshd exited: {f.read().strip()}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                socket.create_connection((self.listen_ip, self.port), timeout=1).close()
                 return self
             except OSError:
                 time.sleep(0.05)
@@ -130,4 +138,65 @@ class SSHServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.teardown_network()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def prefix(self) -> list[str]:
+        """What sshd's command line starts with (a namespace, if any)."""
+        return []
+
+    def setup_network(self) -> None:
+        pass
+
+    def teardown_network(self) -> None:
+        pass
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
+
+
+class NetnsSSHServer(SSHServer):
+    """
+    An sshd in a network namespace of its own, reached as C{hostc} through a
+    veth pair whose link L{link} takes down and up again: a host whose
+    network goes away while the processes on it live on.
+    """
+
+    names = ("hostc",)
+    connect_timeout = 3
+
+    def __init__(self) -> None:
+        tag = f"{os.getpid() % 100000}"
+        self.netns = f"pantasks-{tag}"
+        self.veth = f"ptv{tag}a"
+        self.veth_peer = f"ptv{tag}b"
+        net = 16 + os.getpid() % 200
+        self.local_ip = f"10.231.{net}.1"
+        self.listen_ip = f"10.231.{net}.2"
+        super().__init__()
+
+    def prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.netns]
+
+    def setup_network(self) -> None:
+        _ip("netns", "add", self.netns)
+        _ip("link", "add", self.veth, "type", "veth", "peer", "name", self.veth_peer)
+        _ip("link", "set", self.veth_peer, "netns", self.netns)
+        _ip("addr", "add", f"{self.local_ip}/30", "dev", self.veth)
+        _ip("link", "set", self.veth, "up")
+        inside = ["netns", "exec", self.netns, "ip"]
+        _ip(*inside, "addr", "add", f"{self.listen_ip}/30", "dev", self.veth_peer)
+        _ip(*inside, "link", "set", self.veth_peer, "up")
+        _ip(*inside, "link", "set", "lo", "up")
+
+    def teardown_network(self) -> None:
+        for args in (("link", "del", self.veth), ("netns", "del", self.netns)):
+            try:
+                _ip(*args)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                pass
+
+    def link(self, up: bool) -> None:
+        """Take the host's link down, or bring it back."""
+        _ip("link", "set", self.veth, "up" if up else "down")

@@ -97,6 +97,8 @@ class SpecEncodingTests(unittest.SynchronousTestCase):
         )
         for bad in ["-oProxyCommand=sh", "a b", "a;b", "", "a\nb", "$(id)"]:
             self.assertRaises(ValueError, connect_argv, "ssh {host}", bad)
+        self.assertEqual(connect_argv("sh -c 'x{{}}' {host}", "h"), ["sh", "-c", "x{}", "h"])
+        self.assertRaises(ValueError, connect_argv, "ssh {port} {host}", "h")
 
 
 class AgentJobTests(unittest.TestCase):
@@ -345,3 +347,84 @@ class ConnectFailureTests(unittest.TestCase):
         yield wait_for(lambda: len(delays) >= 5, what="5 attempts")
         self.assertEqual(delays[:5], [0.1, 0.2, 0.4, 0.4, 0.4])
         self.assertEqual(slot.error, "cannot connect: connect command ended (exit status 1)")
+
+
+class DefaultsTests(unittest.SynchronousTestCase):
+    def test_connect_command_default(self):
+        """The runner's default connect command is pantasks.conf's."""
+        from pantasks.config import server_config_from_text
+        from pantasks.exec.remote.runner import DEFAULT_CONNECT
+
+        conf = server_config_from_text("")
+        self.assertEqual(conf.controller.connect_command, DEFAULT_CONNECT)
+
+
+FAKE_AGENT = """\
+import sys
+from twisted.protocols import amp
+from pantasks.exec.remote import agent, wire
+
+mode = sys.argv[1]
+
+
+class Fake(agent.Agent):
+    @wire.Run.responder
+    def run(self, job, spec, nice, timeout=None):
+        if mode == "state":
+            self.callRemote(wire.Ended, job=job, state="NOPE", exit_status=0, dtime=0.0,
+                            messages=[])
+        elif mode == "types":
+            box = amp.AmpBox(_command=b"Output", job=str(job).encode(), fd=b"one", data=b"x")
+            self.transport.write(box.serialize())
+        elif mode == "unknown":
+            box = amp.AmpBox(_command=b"Shutdown", _ask=b"1")
+            self.transport.write(box.serialize())
+            self.callRemote(wire.Ended, job=job, state="EXIT", exit_status=5, dtime=0.0,
+                            messages=["\\x1b[2Jline\\nbreak"])
+        return {"pid": 1}
+
+
+agent.Agent = Fake
+sys.exit(agent.main([]))
+"""
+
+
+class MalformedAgentTests(unittest.TestCase):
+    """An agent that sends well-framed nonsense: the controller drops (or
+    ignores) it with one line, never an exception."""
+
+    timeout = 60
+
+    def job_on(self, mode: str) -> defer.Deferred:
+        fd, path = tempfile.mkstemp(suffix=".py")
+        with os.fdopen(fd, "w") as f:
+            f.write(FAKE_AGENT)
+        self.addCleanup(os.unlink, path)
+        runner = direct_runner(
+            connect_command=f"{shlex.quote(sys.executable)} {shlex.quote(path)} {mode}",
+            backoff=no_retry,
+        )
+        self.addCleanup(runner.close)
+        self.slot = runner.add_slot("h1")
+        return runner.start(JobSpec(1, ["true"]))
+
+    @defer.inlineCallbacks
+    def test_unknown_state(self):
+        r = yield self.job_on("state")
+        self.assertEqual(r.state, LOST)
+        self.assertEqual(self.slot.error, "protocol error: the agent reported state 'NOPE'")
+
+    @defer.inlineCallbacks
+    def test_bad_types(self):
+        r = yield self.job_on("types")
+        self.assertEqual(r.state, LOST)
+        self.assertRegex(self.slot.error, r"^protocol error from the agent: ")
+
+    @defer.inlineCallbacks
+    def test_unknown_command(self):
+        """An unknown request is answered with an error; the job's end and
+        its messages (made printable) still arrive."""
+        r = yield self.job_on("unknown")
+        self.assertEqual((r.state, r.exit_status), (EXIT, 5))
+        self.assertEqual(r.messages, ["?[2Jline?break"])
+        self.assertEqual(self.slot.state, IDLE)

@@ -204,3 +204,50 @@ class SSHConnectionTests(SSHMixin, unittest.TestCase):
         )
         self.assertEqual([r.stdout for r in results], [f"{i}\n".encode() for i in range(60)])
         self.assertEqual({r.hostname for r in results}, {"hosta", "hostb"})
+
+
+class LinkDownTests(SSHMixin, unittest.TestCase):
+    """A host in its own network namespace whose link goes down mid-job."""
+
+    timeout = 300
+
+    def setUp(self) -> None:
+        from tests.exec.sshd import NetnsSSHServer
+
+        self.host = NetnsSSHServer()
+        try:
+            self.host.start()
+        except Exception:
+            self.host.stop()
+            raise
+        self.addCleanup(self.host.stop)
+
+    @defer.inlineCallbacks
+    def test_link_down_mid_job(self):
+        """The heartbeat notices the silence: the job is LOST, the slot DOWN
+        and retried; once the link is back the slot reconnects, and the
+        orphan is gone (its agent saw the old connection close)."""
+        runner = self.make_runner(
+            connect_command=self.host.connect_command,
+            heartbeat_interval=0.5,
+            heartbeat_timeout=3.0,
+            connect_timeout=20,
+            backoff=backoffPolicy(0.5, 2.0, 2.0, jitter=lambda: 0),
+        )
+        slot = runner.add_slot("hostc")
+        d = runner.start(JobSpec(1, ["sh", "-c", 'trap "" TERM; sleep 120 & wait']))
+        pid = yield wait_for(lambda: runner._jobs[1].pid, 60, "the job's pid")
+        self.addCleanup(lambda: os.killpg(pid, signal.SIGKILL) if group_alive(pid) else None)
+        self.host.link(up=False)
+        self.addCleanup(self.host.link, True)
+        r = yield d
+        self.assertEqual((r.state, r.hostname), (LOST, "hostc"))
+        self.assertRegex(r.messages[-1], r"lost with its host hostc: no heartbeat from the agent")
+        self.assertEqual(slot.state, DOWN)
+        yield wait_for(lambda: slot.failures >= 2, 60, "a failed reconnect")
+        self.assertTrue(group_alive(pid), "the job lives on while its host is cut off")
+        self.host.link(up=True)
+        yield idle(slot, 120)
+        yield wait_for(lambda: not group_alive(pid), 120, "the orphan to be killed")
+        r = yield runner.start(JobSpec(2, ["echo", "back"]))
+        self.assertEqual((r.state, r.stdout), (EXIT, b"back\n"))

@@ -97,13 +97,18 @@ def connect_argv(command: str, host: str) -> list[str]:
     """
     Build the argv that starts the agent for C{host}: C{command} is split
     as a shell would (shlex) but never run by one, then C{{host}} is
-    replaced inside each word, so a host name can never become more words.
+    replaced inside each word (C{str.format}, so C{{{}} is a literal brace),
+    so a host name can never become more words.
     """
     check_host(host)
     words = shlex.split(command)
     if not words:
         raise ValueError("empty connect command")
-    return [word.replace("{host}", host) for word in words]
+    try:
+        # str.format per word, as pantasks.conf validates it ({{ is a brace).
+        return [word.format(host=host) for word in words]
+    except (ValueError, KeyError, IndexError, AttributeError) as e:
+        raise ValueError(f"bad placeholder in connect command {command!r}: {e}") from None
 
 
 def one_line(text: str | bytes, most: int = 300) -> str:
