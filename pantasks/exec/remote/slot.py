@@ -40,6 +40,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer, error
@@ -186,6 +187,8 @@ class _AgentProcess(ProcessProtocol):
         self.slot = slot
         self.client = client
         self.stderr = b""
+        #: Whether the command leads a process group of its own.
+        self.own_group = False
 
     def connectionMade(self) -> None:
         self.client.makeConnection(_PipeTransport(self.transport))
@@ -289,6 +292,7 @@ class Slot:
         fds = {0: "w", 1: "r", 2: "r"}
         try:
             transport = spawn_in_session(self._reactor, proc, argv[0], argv, env, fds)
+            proc.own_group = transport is not None
             if transport is None:
                 transport = self._reactor.spawnProcess(proc, argv[0], argv, env=env, childFDs=fds)
         except Exception as e:
@@ -507,9 +511,15 @@ class Slot:
         if proc is None or proc.transport is None:
             return
         try:
-            proc.transport.signalProcess("KILL")
+            if proc.own_group:
+                # ssh and whatever it started (a ProxyCommand...).
+                os.killpg(proc.transport.pid, signal.SIGKILL)
+            else:
+                proc.transport.signalProcess("KILL")
         except (error.ProcessExitedAlready, OSError):
             pass
+        # A child of the command may still hold the pipes: do not wait for it.
+        proc.transport.loseConnection()
 
     def _process_ended(self, proc: _AgentProcess, reason: Failure) -> None:
         if proc is not self._proc:
