@@ -428,3 +428,15 @@ class MalformedAgentTests(unittest.TestCase):
         self.assertEqual((r.state, r.exit_status), (EXIT, 5))
         self.assertEqual(r.messages, ["?[2Jline?break"])
         self.assertEqual(self.slot.state, IDLE)
+
+
+class ManPageTests(unittest.SynchronousTestCase):
+    def test_exit_statuses_documented(self):
+        """pantasks_agent(8) lists every exit status the agent uses."""
+        from pantasks.exec.remote import agent
+
+        page = os.path.join(os.path.dirname(__file__), "..", "..", "man", "pantasks_agent.8")
+        with open(page) as f:
+            section = f.read().split(".SH EXIT STATUS", 1)[1].split(".SH ", 1)[0]
+        for name in ("EXIT_OK", "EXIT_PROTOCOL", "EXIT_USAGE"):
+            self.assertIn(f".B {getattr(agent, name)}\n", section, name)
