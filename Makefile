@@ -9,8 +9,10 @@ STAMP   := $(VENV)/.installed
 # Debian packages used by tests and benchmarks (procps: ps/pgrep in tests;
 # man-db/groff: man page checks; tcl/bash/parallel: benchmark references;
 # openssh-server/-client, iproute2: the controller tests run real sshds, one in
-# a network namespace).
-DEBS    := procps man-db groff-base tcl parallel openssh-server openssh-client iproute2
+# a network namespace; chromium: the web page tests look at it with a real,
+# headless browser).
+DEBS    := procps man-db groff-base tcl parallel openssh-server openssh-client iproute2 \
+           chromium
 
 .PHONY: all run test lint bench soak debs clean
 
@@ -36,7 +38,8 @@ run: $(STAMP)
 	@echo "starting pantasks_server with the embedded default and etc/demo.pro;"
 	@echo "connect from another terminal with:  $(BIN)/pantasks_client"
 	@echo "(or: nc localhost PORT, then PASS <the password printed below>); Control-C stops it"
-	$(BIN)/pantasks_server --load etc/demo.pro
+	@echo "the web status page: open the URL after 'web page at' below (user pantasks)"
+	$(BIN)/pantasks_server --load etc/demo.pro --config etc/demo.conf
 
 lint: $(STAMP)
 	$(BIN)/ruff check pantasks tests bench twisted setup.py
@@ -44,7 +47,7 @@ lint: $(STAMP)
 test: debs $(STAMP) lint
 	$(BIN)/pytest -q -m "not soak" tests
 
-BENCHES := interp load dispatch latency status clients fairness scale remote
+BENCHES := interp load dispatch latency status clients web fairness scale remote
 
 bench: debs $(STAMP)
 	@for b in $(BENCHES); do \

@@ -33,7 +33,11 @@ STATE_TEXT = {
 OVERVIEW_PROBLEMS = 50
 
 #: Jobs listed per section of the jobs page.
-JOBS_SHOWN = 200
+JOBS_SHOWN = 100
+
+#: Rows of the tasks page (more: the next page), so a page of a big
+#: pipeline is built in a few milliseconds and holds no client back.
+TASKS_PER_PAGE = 200
 
 #: Columns of the tasks page: (key, heading, sort key).
 TASK_COLUMNS = (
@@ -172,9 +176,10 @@ def _last_job_text(jobs: list[JobRecord]) -> str:
 
 # -- tasks -----------------------------------------------------------------
 def tasks_page(snap: Snapshot, now: float, sort: str = "name", filter_: str = "",
-               descending: bool = False) -> Markup:
+               descending: bool = False, page: int = 0) -> Markup:
     """The C{status -tasks} table with rates and problems: sortable by
-    any column, filtered by a substring of the name."""
+    any column, filtered by a substring of the name, L{TASKS_PER_PAGE}
+    rows from row C{page * TASKS_PER_PAGE}."""
     rows = []
     needle = filter_.lower()
     for task in snap.scheduler.tasks.values():
@@ -199,8 +204,19 @@ def tasks_page(snap: Snapshot, now: float, sort: str = "name", filter_: str = ""
         arrow = (" \u25b2" if not descending else " \u25bc") if key == sort else ""
         head.append(el("th", el("a", label + arrow,
                                 href=f"/tasks?sort={key}{'&desc=1' if down else ''}{q}")))
+    pages_n = max(1, -(-len(rows) // TASKS_PER_PAGE))
+    page = min(max(0, page), pages_n - 1)
+    shown = rows[page * TASKS_PER_PAGE:(page + 1) * TASKS_PER_PAGE]
+    here = f"/tasks?sort={sort}{'&desc=1' if descending else ''}{q}"
+    turn = None
+    if pages_n > 1:
+        turn = el("p", f"Page {page + 1} of {pages_n}: ",
+                  el("a", "previous", href=f"{here}&page={page - 1}") if page else None,
+                  " " if page and page < pages_n - 1 else None,
+                  el("a", "next", href=f"{here}&page={page + 1}")
+                  if page < pages_n - 1 else None, class_="pages")
     body = []
-    for task, good, bad, problem in rows:
+    for task, good, bad, problem in shown:
         flags = ("+" if task.active else "-") + ("+" if time_valid(task.ranges, now) else "-")
         body.append(
             f'<tr><td><span class="flags">{flags}</span> '
@@ -219,7 +235,7 @@ def tasks_page(snap: Snapshot, now: float, sort: str = "name", filter_: str = ""
         el("h1", "Tasks"), form,
         el("p", f"{len(rows)} of {len(snap.scheduler.tasks)} tasks; "
                 "Good/h and Bad/h: jobs over the last hour."),
-        el("table", el("tr", *head), Markup("".join(body)), id="tasks", class_="tasks"),
+        el("table", el("tr", *head), Markup("".join(body)), id="tasks", class_="tasks"), turn,
     ])
 
 

@@ -424,8 +424,10 @@ class WebService(service.Service):
         root = resource.Resource()
 
         def tasks(request: Any) -> pages.Markup:
+            number = _arg(request, b"page", 6)
             return pages.tasks_page(snap, self.now(), _arg(request, b"sort", 20),
-                                    _arg(request, b"filter"), _arg(request, b"desc", 2) == "1")
+                                    _arg(request, b"filter"), _arg(request, b"desc", 2) == "1",
+                                    int(number) if number.isdigit() else 0)
 
         def hosts_down() -> list[str]:
             return [h["name"] for h in self.hosts() if h.get("state") == "DOWN"]
