@@ -160,7 +160,8 @@ class Options(usage.Options):
          "port N (tries N..N+10) or range N:M; default PANTASKS_SERVER_PORT, else 2000"],
         ["endpoint", "e", None,
          "Twisted endpoint to listen on, e.g. tcp:2000:interface=0.0.0.0 (wins over --port)"],
-        ["config", None, None, "pantasks.conf file (listen endpoint, TLS, users, limits)"],
+        ["config", None, None,
+         "pantasks.conf file (listen endpoint, TLS, users, limits, web page)"],
         ["ptolemy", "c", None,
          "ptolemy.rc file (default: $PTOLEMY, ./ptolemy.rc, ~/.ptolemyrc)"],
     ]
