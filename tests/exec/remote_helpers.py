@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 from typing import Any, Callable
 
 from twisted.internet import defer, reactor, task
@@ -21,8 +24,15 @@ AGENT_ARGV = (
     [AGENT] if os.access(AGENT, os.X_OK) else [sys.executable, "-m", "pantasks.exec.remote.agent"]
 )
 
+#: The agents' ledger directory for this test run (not ~/.pantasks_agent).
+STATE_DIR = tempfile.mkdtemp(prefix="pantasks-agent-state-")
+atexit.register(shutil.rmtree, STATE_DIR, True)
+
+#: The agent with its options, as a connect command ends.
+AGENT_COMMAND = shlex.join(AGENT_ARGV + ["--state-dir", STATE_DIR])
+
 #: Starts the agent directly, no SSH: for tests where SSH is not the point.
-DIRECT = shlex.join(AGENT_ARGV)
+DIRECT = AGENT_COMMAND
 
 
 def direct_runner(**kw: Any) -> RemoteRunner:

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 
-from tests.exec.remote_helpers import AGENT_ARGV
+from tests.exec.remote_helpers import AGENT_COMMAND
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -60,9 +60,8 @@ class SSHServer:
         self.max_startups = max_startups
         self.proc: subprocess.Popen | None = None
         self.ssh_config = os.path.join(self.dir, "ssh_config")
-        agent = shlex.join(AGENT_ARGV)
         self.connect_command = (
-            f"ssh -F {shlex.quote(self.ssh_config)} -x -o BatchMode=yes {{host}} {agent}"
+            f"ssh -F {shlex.quote(self.ssh_config)} -x -o BatchMode=yes {{host}} {AGENT_COMMAND}"
         )
 
     def path(self, name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,11 +17,13 @@ from twisted.trial import unittest
 
 from pantasks.exec.interfaces import JobSpec
 from pantasks.exec.local import LocalRunner
+from pantasks.exec.remote.ledger import Ledger, start_time
 from pantasks.exec.remote.slot import DOWN, IDLE, OFF, connect_argv
 from pantasks.exec.remote.wire import BadRequest, Run, decode_spec, encode_spec
 from pantasks.exec.result import EXIT, KILLED, LOST, SPAWNFAIL, TIMEOUT
 from tests.exec.remote_helpers import (
     AGENT_ARGV,
+    STATE_DIR,
     direct_runner,
     group_alive,
     idle,
@@ -56,9 +59,10 @@ class CommandLineTests(unittest.SynchronousTestCase):
 
     def test_bad_arguments(self):
         """Arguments are refused (status 2, usage on stderr, stdout clean)."""
-        p = self.run_agent("--bogus")
-        self.assertEqual((p.returncode, p.stdout), (2, b""))
-        self.assertIn(b"usage: pantasks_agent", p.stderr)
+        for args in (["--bogus"], ["job"], ["--state-dir"]):
+            p = self.run_agent(*args)
+            self.assertEqual((p.returncode, p.stdout), (2, b""))
+            self.assertIn(b"usage: pantasks_agent", p.stderr)
 
     def test_garbage_input(self):
         """Input that is not the protocol: one line on stderr, status 1."""
@@ -221,7 +225,7 @@ class AgentJobTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_agent_killed(self):
         """kill -9 of the agent mid-job: the job is LOST, the slot DOWN with
-        the reason, and back once reconnected."""
+        the reason; once reconnected, the orphan is killed."""
         d = self.job(1, ["sleep", "60"])
         pid = yield wait_for(lambda: self.runner._jobs[1].pid, what="the job's pid")
         self.addCleanup(lambda: os.killpg(pid, signal.SIGKILL) if group_alive(pid) else None)
@@ -230,8 +234,11 @@ class AgentJobTests(unittest.TestCase):
         self.assertEqual((r.state, r.hostname), (LOST, "hostA"))
         self.assertEqual(self.slot.state, DOWN)
         self.assertIn("connection lost", self.slot.error)
+        self.assertTrue(group_alive(pid), "the orphan runs on")
         self.assertTrue(self.slot.retry())
         yield idle(self.slot)
+        # The new agent found the dead one's ledger and killed the orphan.
+        yield wait_for(lambda: not group_alive(pid), 10, "the orphan to be killed")
         r = yield self.job(2, ["echo", "again"])
         self.assertEqual(r.stdout, b"again\n")
 
@@ -310,7 +317,8 @@ class ConnectFailureTests(unittest.TestCase):
     def test_version_mismatch(self):
         fake = (
             f"{shlex.quote(sys.executable)} -c 'import sys; from pantasks.exec.remote import agent;"
-            " agent.PROTOCOL = 99; sys.exit(agent.main([]))'"
+            " agent.PROTOCOL = 99; sys.exit(agent.main(sys.argv[1:]))'"
+            f" --state-dir {shlex.quote(STATE_DIR)}"
         )
         slot = self.runner(fake).add_slot("h1")
         yield self.down(slot)
@@ -385,7 +393,7 @@ class Fake(agent.Agent):
 
 
 agent.Agent = Fake
-sys.exit(agent.main([]))
+sys.exit(agent.main(sys.argv[2:]))
 """
 
 
@@ -401,7 +409,7 @@ class MalformedAgentTests(unittest.TestCase):
             f.write(FAKE_AGENT)
         self.addCleanup(os.unlink, path)
         runner = direct_runner(
-            connect_command=f"{shlex.quote(sys.executable)} {shlex.quote(path)} {mode}",
+            connect_command=shlex.join([sys.executable, path, mode, "--state-dir", STATE_DIR]),
             backoff=no_retry,
         )
         self.addCleanup(runner.close)
@@ -440,3 +448,53 @@ class ManPageTests(unittest.SynchronousTestCase):
             section = f.read().split(".SH EXIT STATUS", 1)[1].split(".SH ", 1)[0]
         for name in ("EXIT_OK", "EXIT_PROTOCOL", "EXIT_USAGE"):
             self.assertIn(f".B {getattr(agent, name)}\n", section, name)
+
+
+class LedgerTests(unittest.SynchronousTestCase):
+    """The ledger kills what dead agents left, and nothing else."""
+
+    def setUp(self) -> None:
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        self.addCleanup(self.victim.wait)
+        self.addCleanup(lambda: self.victim.poll() is None and self.victim.kill())
+
+    def write(self, name: str, text: str) -> None:
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(text)
+
+    def test_reaps_dead_agents_jobs(self):
+        pid = self.victim.pid
+        self.write("1.jobs", f"agent 999999999 7\njob {pid} {start_time(pid)}\n")
+        self.assertEqual(Ledger(self.dir).reap_orphans(), [pid])
+        self.assertEqual(self.victim.wait(10), -signal.SIGKILL)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_spares_the_living_and_reused_pids(self):
+        pid = self.victim.pid
+        me = os.getpid()
+        self.write("1.jobs", f"agent {me} {start_time(me)}\njob {pid} {start_time(pid)}\n")
+        self.write("2.jobs", f"agent 999999999 7\njob {pid} 1\njob 0 1\njob 1 1\njob -5 1\n")
+        self.write("3.jobs", "garbage\n\0\n")
+        self.assertEqual(Ledger(self.dir).reap_orphans(), [])
+        self.assertIsNone(self.victim.poll())
+        self.assertIn("1.jobs", os.listdir(self.dir))
+
+    def test_unusable_directory(self):
+        """A directory others may write is not trusted: no ledger."""
+        os.chmod(self.dir, 0o777)
+        ledger = Ledger(self.dir)
+        self.assertIsNone(ledger.directory)
+        ledger.record([self.victim.pid])
+        self.assertEqual(ledger.reap_orphans(), [])
+
+    def test_record_and_remove(self):
+        ledger = Ledger(self.dir)
+        ledger.record([self.victim.pid])
+        with open(ledger.path) as f:
+            self.assertEqual(
+                f.read().splitlines()[1], f"job {self.victim.pid} {start_time(self.victim.pid)}"
+            )
+        ledger.remove()
+        self.assertEqual(os.listdir(self.dir), [])

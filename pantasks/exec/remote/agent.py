@@ -22,6 +22,7 @@ own, a library's) cannot corrupt the stream.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -37,6 +38,7 @@ from twisted.internet.interfaces import IPushProducer
 from pantasks import __version__
 from pantasks.exec.interfaces import JobSpec
 from pantasks.exec.local import LocalRunner
+from pantasks.exec.remote.ledger import DEFAULT_DIR, Ledger
 from pantasks.exec.remote.wire import (
     CHUNK,
     MAX_SPEC,
@@ -101,6 +103,10 @@ class StreamingRunner(LocalRunner):
             job.stderr = _Forward(job.stderr, lambda data: self._on_output(job_id, 2, data))
         return d
 
+    def pids(self) -> list[int]:
+        """@return: the pids (= process group ids) of the running jobs."""
+        return [job.pid for job in self._jobs.values() if job.pid is not None]
+
     def pid_of(self, job_id: int) -> int | None:
         """@return: the pid of a running job, if it has one."""
         job = self._jobs.get(job_id)
@@ -120,9 +126,10 @@ class Agent(amp.AMP):
     then block on a full pipe) instead of buffering without bound.
     """
 
-    def __init__(self, reactor: Any, kill_grace: float = 5.0) -> None:
+    def __init__(self, reactor: Any, kill_grace: float = 5.0, ledger: Ledger | None = None) -> None:
         super().__init__()
         self._reactor = reactor
+        self.ledger = ledger or Ledger(None)
         self.runner = StreamingRunner(
             reactor, self._send_output, max_output_bytes=4096, kill_grace=kill_grace
         )
@@ -169,7 +176,12 @@ class Agent(amp.AMP):
         except Exception:
             pass
         d = self.runner.stop(now=True)
-        d.addBoth(lambda _: self.done.callback(self.exit_code))
+
+        def stopped(_: Any) -> None:
+            self.ledger.remove()
+            self.done.callback(self.exit_code)
+
+        d.addBoth(stopped)
 
     # IPushProducer (for the stdout transport)
 
@@ -202,6 +214,7 @@ class Agent(amp.AMP):
             self._send(Output, job=job, fd=fd, data=data[start : start + CHUNK])
 
     def _ended(self, result: JobResult) -> None:
+        self.ledger.record(self.runner.pids())
         if result.state == SPAWNFAIL:
             # Never streamed: the reason is in the result's stderr.
             self._send_output(result.job_id, 1, result.stdout)
@@ -266,7 +279,10 @@ class Agent(amp.AMP):
         if self._paused:
             for transport in self.runner.transports():
                 transport.pauseProducing()
-        return {"pid": self.runner.pid_of(job)}
+        pid = self.runner.pid_of(job)
+        if pid is not None:
+            self.ledger.record(self.runner.pids())
+        return {"pid": pid}
 
     @Kill.responder
     def kill(self, job: int) -> dict:
@@ -277,13 +293,27 @@ class Agent(amp.AMP):
         return {}
 
 
-USAGE = """\
-usage: pantasks_agent [--version | --help]
-
-Runs jobs for the pantasks controller, which starts it over SSH and speaks
-to it on standard input and output; it is not meant to be run by hand.
-See pantasks_agent(8).
-"""
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse the agent's command line (exits 2 with a usage line on error)."""
+    p = argparse.ArgumentParser(
+        prog="pantasks_agent",
+        description=(
+            "Runs jobs for the pantasks controller, which starts it over SSH and "
+            "speaks to it on standard input and output; it is not meant to be run "
+            "by hand.  See pantasks_agent(8)."
+        ),
+    )
+    p.add_argument(
+        "--version", action="version", version=f"pantasks_agent {__version__} (protocol {PROTOCOL})"
+    )
+    p.add_argument(
+        "--state-dir",
+        default=DEFAULT_DIR,
+        metavar="DIR",
+        help=f"where agents list their running jobs, so the next agent kills those a "
+        f"killed agent left behind (default {DEFAULT_DIR})",
+    )
+    return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,25 +322,21 @@ def main(argv: list[str] | None = None) -> int:
 
     @return: the exit status (L{EXIT_OK}, L{EXIT_PROTOCOL}, L{EXIT_USAGE}).
     """
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["--version"]:
-        print(f"pantasks_agent {__version__} (protocol {PROTOCOL})")
-        return EXIT_OK
-    if args in (["--help"], ["-h"]):
-        print(USAGE, end="")
-        return EXIT_OK
-    if args:
-        sys.stderr.write(USAGE)
-        return EXIT_USAGE
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as e:
+        return EXIT_USAGE if e.code else EXIT_OK
 
     from twisted.internet import reactor
     from twisted.internet.stdio import StandardIO
 
+    ledger = Ledger(args.state_dir)
+    ledger.reap_orphans()
     # The protocol gets a private copy of stdout; fd 1 becomes stderr.
     sys.stdout.flush()
     proto_out = os.dup(1)
     os.dup2(2, 1)
-    agent = Agent(reactor)
+    agent = Agent(reactor, ledger=ledger)
     StandardIO(agent, stdin=0, stdout=proto_out, reactor=reactor)
 
     def finished(code: int) -> None:
