@@ -188,3 +188,26 @@ def test_wiki_ipphosts_without_end_names_file_line_and_fix(server: ServerProcess
     assert c.ask('queueload tmp -x "cat ipphosts.config"') == ([], "STATUS 1")
     assert c.ask("ipptool2book tmp ipphosts -key camera") == ([], "STATUS 1")
     assert c.ask("book getword ipphosts GPC1 XY02") == (["O ipp015.1"], "STATUS 1")
+
+
+@pytest.mark.parametrize("who", [control, watcher])
+def test_key_queries_over_many_words_keep_memory_bounded(server: ServerProcess, who) -> None:
+    """A watch user's C{book npages big -key k$i x} over thousands of
+    made-up words once grew a shared per-word index by 314 MB that stayed;
+    now a book keeps the indexes of a few words only."""
+    c = control(server)
+    pages = "".join(f"big METADATA\n  id S32 {i}\n  state STR INIT\nEND\n" for i in range(4000))
+    write(server.dir / "big.mdc", "big MULTI\n" + pages)
+    assert c.ask("book delete big")[1] in ("STATUS 0", "STATUS 1")
+    assert c.ask('queueload big -x "cat big.mdc"') == ([], "STATUS 1")
+    assert c.ask("ipptool2book big big -key id") == ([], "STATUS 1")
+    u = who(server)
+    before = rss_kb(server)
+    var = f"n_{who.__name__}"  # a watch user may not reuse a server variable
+    assert u.ask(f"for {var} 0 1500") == ([], "MORE 1")
+    assert u.ask(f"book npages big -key k${var} x") == ([], "MORE 1")
+    lines, status = u.ask("end")
+    assert status == "STATUS 1" and lines == ["E 0 pages"] * 1500, (lines[:3], status)
+    # unbounded, 1,500 indexes of 4,000 pages took more than 50 MB
+    assert rss_kb(server) - before < 15 * 1024
+    assert u.ask("book npages big -key state INIT") == (["E 4000 pages"], "STATUS 1")
