@@ -263,20 +263,24 @@ class Book:
         victims = [p for p in victims if p._book is self]
         self._changes += 1
         if len(victims) > 32:
-            # bulk: one filtering pass per structure instead of one
-            # list deletion per page
+            # bulk: one filtering pass of the page list (in C), then only
+            # what the victims touch: their names and their index buckets
             doomed = set(map(id, victims))
             self._pages = [p for p in self._pages if id(p) not in doomed]
             for page in victims:
+                self._name_remove(page)
                 page._book = None
-            self._names_rebuild()
-            for buckets in self._index.values():
-                for key in list(buckets):
-                    kept = [p for p in buckets[key] if id(p) not in doomed]
+            if len(victims) * 8 > len(self._pages):
+                # many: forget the indexes (the next query rebuilds one,
+                # in chunks) rather than filter them here
+                self._index = {}
+            for word, buckets in self._index.items():
+                for key in {page._words.get(word) for page in victims}:
+                    kept = [p for p in buckets.get(key, ()) if id(p) not in doomed]
                     if kept:
                         buckets[key] = kept
                     else:
-                        del buckets[key]
+                        buckets.pop(key, None)
         else:
             for page in victims:
                 self.delete_page(page)
