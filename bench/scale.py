@@ -188,7 +188,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{'status -tasks p90':<34} {percentile(st, 0.9) * 1e3:>8.1f} ms")
         print(f"{'queueload (cat), all batches':<34} {queueload:>8.2f} s")
         print(f"{'ipptool2book, all batches':<34} {ipptool2book:>8.2f} s")
-        print(f"{'echo x idle median / p99':<34} {idle_med:>5.2f} / {idle_p99:.2f} ms")
+        print(f"{'echo x idle: n, median, p99, max':<34} {len(idle):>5d}, {idle_med:.2f}, "
+              f"{idle_p99:.2f}, {idle[-1] * 1e3:.1f} ms")
         print(f"{'echo x during load: n, p99, max':<34} {len(during):>5d}, "
               f"{percentile(during, 0.99) * 1e3:.1f}, {during[-1] * 1e3:.1f} ms")
         print(f"{'longest hold (max - idle median)':<34} {hold:>8.1f} ms  "
