@@ -6,6 +6,7 @@ everyone else meanwhile."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -211,3 +212,33 @@ def test_key_queries_over_many_words_keep_memory_bounded(server: ServerProcess, 
     # unbounded, 1,500 indexes of 4,000 pages took more than 50 MB
     assert rss_kb(server) - before < 15 * 1024
     assert u.ask("book npages big -key state INIT") == (["E 4000 pages"], "STATUS 1")
+
+
+def test_other_clients_are_served_while_a_large_book_loads(server: ServerProcess) -> None:
+    """ipptool2book of 20,000 pages works in chunks: another client's
+    C{echo} sent after the load began is answered before the load ends
+    (when the load held the server, the echo came after it)."""
+    pages = "".join(
+        f"chips METADATA\n  chip_id S64 {i}\n  class_id STR XY{i % 60:02d}\n"
+        f"  uri STR neb://ipp0{i % 90:02d}.0/gpc1/{i}.fits\n  state STR new\nEND\n"
+        for i in range(20000))
+    write(server.dir / "chips.mdc", "chips MULTI\n" + pages)
+    loader = control(server)
+    assert loader.ask('queueload chips -x "cat chips.mdc"') == ([], "STATUS 1")
+    other = control(server)
+    order: list[str] = []
+
+    def load() -> None:
+        reply = loader.ask("ipptool2book chips chips -key chip_id:class_id -uniq")
+        order.append("load")
+        assert reply == ([], "STATUS 1"), reply
+
+    t = threading.Thread(target=load)
+    t.start()
+    time.sleep(0.2)  # the load is under way (it takes seconds)
+    assert other.ask("echo served") == (["O served"], "STATUS 1")
+    order.append("echo")
+    t.join(60)
+    assert order == ["echo", "load"]
+    assert loader.ask("book npages chips -var n") == ([], "STATUS 1")
+    assert loader.ask("echo $n") == (["O 20000"], "STATUS 1")
