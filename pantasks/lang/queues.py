@@ -230,24 +230,60 @@ class Queue:
     def push_unique(self, text: str, keylist: Optional[str] = None) -> None:
         """Append each line of C{text} unless a line already in the queue
         (including one just added from C{text}) has the same key."""
+        finish(self.push_unique_steps(text, keylist))
+
+    def push_unique_steps(
+        self, text: str, keylist: Optional[str] = None
+    ) -> Generator[None, None, None]:
+        """L{push_unique}, reading the queue's keys in chunks (yielding
+        between them); the queue changes only at the end.
+
+        @raise QueueChanged: someone else changed the queue meanwhile.
+        """
         indexes = None if keylist is None else parse_key(keylist)
+        snapshot = _Snapshot(self)
+        seen: set[str] = set()
+        for part in chunked(snapshot.lines):
+            seen.update(self._key(old, indexes) for old in part)
+            yield
+        snapshot.check()
         for line in split_push_text(text):
             key = self._key(line, indexes)
-            if not any(self._key(old, indexes) == key for old in self.lines):
+            if key not in seen:
+                seen.add(key)
                 self.lines.append(line)
 
     def push_replace(self, text: str, keylist: Optional[str] = None) -> None:
         """For each line of C{text}: overwrite the first queue line with the
         same key, or append it when there is none."""
+        finish(self.push_replace_steps(text, keylist))
+
+    def push_replace_steps(
+        self, text: str, keylist: Optional[str] = None
+    ) -> Generator[None, None, None]:
+        """L{push_replace}, reading the queue's keys in chunks (yielding
+        between them); the queue changes only at the end.
+
+        @raise QueueChanged: someone else changed the queue meanwhile.
+        """
         indexes = None if keylist is None else parse_key(keylist)
+        snapshot = _Snapshot(self)
+        first: dict[str, int] = {}
+        i = 0
+        for part in chunked(snapshot.lines):
+            for old in part:
+                first.setdefault(self._key(old, indexes), i)
+                i += 1
+            yield
+        snapshot.check()
         for line in split_push_text(text):
             key = self._key(line, indexes)
-            for i, old in enumerate(self.lines):
-                if self._key(old, indexes) == key:
-                    self.lines[i] = line
-                    break
-            else:
+            where = first.get(key)
+            if where is None:
+                first[key] = len(self.lines)
                 self.lines.append(line)
+            else:
+                self.lines[where] = line
 
     def pop(self) -> Optional[str]:
         """Remove and return the first line, or None when empty."""
@@ -258,12 +294,25 @@ class Queue:
 
     def pop_match(self, keylist: str, value: str) -> Optional[str]:
         """Remove and return the first line whose key equals C{value}."""
+        return finish(self.pop_match_steps(keylist, value))
+
+    def pop_match_steps(self, keylist: str, value: str) -> Generator[None, None, Optional[str]]:
+        """L{pop_match}, looking in chunks (yielding between them).
+
+        @raise QueueChanged: someone else changed the queue meanwhile.
+        """
         indexes = parse_key(keylist)
-        for i, line in enumerate(self.lines):
-            if _key_for(line, indexes) == value:
-                del self.lines[i]
-                self.forget_origin()
-                return line
+        snapshot = _Snapshot(self)
+        i = 0
+        for part in chunked(snapshot.lines):
+            for line in part:
+                if _key_for(line, indexes) == value:
+                    snapshot.check()
+                    del self.lines[i]
+                    self.forget_origin()
+                    return line
+                i += 1
+            yield
         return None
 
     def drop(self, keylist: str, value: str) -> int:

@@ -211,3 +211,18 @@ def test_index_built_while_the_book_changes_stays_right() -> None:
     assert ctx.get_var("n") == "2999"
     assert run(ctx, "book", "delpage", "b", "-key", "state", "RUN") == 1
     assert len(book) == 2999
+
+
+def test_keyed_push_and_pop_on_a_long_queue_are_chunked() -> None:
+    point = Counting()
+    ctx = context(point)
+    ctx.queue("q").push("".join(f"job{i} RUN\n" for i in range(3000)))
+    assert run(ctx, "queuepush", "q", "job7 DONE\njob9999 NEW", "-uniq", "-key", "0") == 1
+    assert len(ctx.queue("q")) == 3001 and ctx.queue("q").lines[-1] == "job9999 NEW"
+    assert run(ctx, "queuepush", "q", "job7 DONE", "-replace", "-key", "0") == 1
+    assert ctx.queue("q").lines[7] == "job7 DONE"
+    assert run(ctx, "queuepop", "q", "-key", "0", "job2999", "-var", "v") == 1
+    assert ctx.get_var("v") == "job2999 RUN" and len(ctx.queue("q")) == 3000
+    assert run(ctx, "queuepop", "q", "-key", "0", "nosuch", "-var", "v") == 1
+    assert ctx.get_var("v") == "NULL"
+    assert point.calls >= 4 * (3000 // CHUNK)

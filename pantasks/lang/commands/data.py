@@ -134,7 +134,7 @@ def _origin(cmd: str) -> str:
 
 
 @command("queuepush", help="push value onto queue", effect=WRITES)
-def queuepush(ctx: Context, argv: list[str]) -> int:
+def queuepush(ctx: Context, argv: list[str]) -> Any:
     """C{queuepush Q VALUE [-key K] [-uniq] [-replace]} (creates C{Q})."""
     usage = "USAGE: queuepush (queue) (value) [-key N] [-uniq] [-replace]"
     argv = list(argv)
@@ -145,17 +145,28 @@ def queuepush(ctx: Context, argv: list[str]) -> int:
         raise UsageError(usage)
     check_value(ctx.interp, f"queue {argv[1]}", argv[2])
     q = ctx.queue(argv[1])
-    if unique:
-        q.push_unique(argv[2], key)
-    if replace:
-        q.push_replace(argv[2], key)
-    if not unique and not replace:
-        q.push(argv[2])
+    if unique or replace:
+        return _push_keyed(ctx, q, argv[2], key, unique, replace)
+    q.push(argv[2])
+    return 1
+
+
+def _push_keyed(
+    ctx: Context, q: Queue, text: str, key: Optional[str], unique: bool, replace: bool
+) -> Generator[Any, Any, int]:
+    """C{queuepush -uniq/-replace}: the queue's keys are read in chunks."""
+    try:
+        if unique:
+            yield from run_steps(ctx, q.push_unique_steps(text, key))
+        if replace:
+            yield from run_steps(ctx, q.push_replace_steps(text, key))
+    except QueueChanged:
+        raise CommandError(_CHANGED.format(q.name, "queuepush")) from None
     return 1
 
 
 @command("queuepop", help="pop value from queue to variable", effect=WRITES)
-def queuepop(ctx: Context, argv: list[str]) -> int:
+def queuepop(ctx: Context, argv: list[str]) -> Any:
     """C{queuepop Q [-var V] [-key K VALUE]}.
 
     With C{-var} the variable gets the line, or C{NULL} when there is none
@@ -168,10 +179,26 @@ def queuepop(ctx: Context, argv: list[str]) -> int:
     if len(argv) != 2:
         raise UsageError(usage)
     q = _need_queue(ctx, argv[1])
-    line = q.pop() if kv is None else q.pop_match(kv[0], kv[1])
+    if kv is None:
+        return _popped(ctx, q, var, q.pop())
+    return _pop_keyed(ctx, q, var, kv[0], kv[1])
+
+
+def _pop_keyed(
+    ctx: Context, q: Queue, var: Optional[str], keylist: str, value: str
+) -> Generator[Any, Any, int]:
+    """C{queuepop -key}: the lines are looked at in chunks."""
+    try:
+        line = yield from run_steps(ctx, q.pop_match_steps(keylist, value))
+    except QueueChanged:
+        raise CommandError(_CHANGED.format(q.name, "queuepop")) from None
+    return _popped(ctx, q, var, line)
+
+
+def _popped(ctx: Context, q: Queue, var: Optional[str], line: Optional[str]) -> int:
     if var is None:
         if line is None:
-            raise CommandError(f"queue {argv[1]} is empty or match not found")
+            raise CommandError(f"queue {q.name} is empty or match not found")
         ctx.out(line + "\n")
         return 1
     ctx.set_var(var, "NULL" if line is None else line)
