@@ -582,6 +582,12 @@ lockout_user_failures = integer(min=0, default=10)
 # TCP.  tls_key alone is fine if it holds the certificate too.
 tls_key = file(default="")
 tls_cert = file(default="")
+# The name this server gives in its greeting, so clients say which server
+# they reached (pantasks_client --name refuses another).  A word: letters,
+# digits and ._- only.  Empty: ptolemy.rc's PANTASKS_SERVER_NAME, else the
+# last part of the server's working directory (stdscience for
+# ~ipp/stdscience).
+name = server_name(default="")
 
 [users]
 # One line per user: name = password, role  (role: control or watch).
@@ -682,6 +688,24 @@ def _check_interface(value: object) -> str:
     return value
 
 
+_SERVER_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+
+
+def _check_server_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise VdtTypeError(value)
+    if value and not _SERVER_NAME_RE.match(value):
+        raise _Invalid(f"{value!r} is not a name (1 to 64 letters, digits, '.', '_', '-')")
+    return value
+
+
+def server_name_from(text: str) -> str:
+    """C{text} made a valid server name (other characters become C{_});
+    C{pantasks} when nothing is left."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", text.strip())[:64]
+    return name or "pantasks"
+
+
 def _check_file(value: object) -> str:
     if not isinstance(value, str):
         raise VdtTypeError(value)
@@ -730,6 +754,7 @@ _CHECKS = {
     "endpoint": _check_endpoint,
     "interface": _check_interface,
     "file": _check_file,
+    "server_name": _check_server_name,
     "command": _check_command,
     "user": _check_user,
 }
@@ -759,6 +784,7 @@ class ServerSection:
     lockout_user_failures: int
     tls_key: str
     tls_cert: str
+    name: str = ""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,12 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from pantasks import __version__
-from pantasks.config import ConfigError, load_ptolemy_config, load_server_config
+from pantasks.config import (
+    ConfigError,
+    load_ptolemy_config,
+    load_server_config,
+    server_name_from,
+)
 from pantasks.net.access import AccessList
 from pantasks.net.auth import (
     CONTROL,
@@ -42,6 +47,7 @@ from pantasks.net.auth import (
     generated_password,
     make_portal,
 )
+from pantasks.lang.context import OutputSink
 from pantasks.net.logsink import log_path
 
 log = Logger()
@@ -53,8 +59,12 @@ EXIT_CONFIG = 2  # bad option or configuration, wrong host
 EXIT_NO_PORT = 6  # no free port in the range
 EXIT_VALID_IP = 18  # bad VALID_IP entry
 EXIT_PORT_RANGE = 20  # bad PANTASKS_SERVER_PORT / --port
-EXIT_ONLY = 40  # --only: the --load files ran, the server did not start
-EXIT_SCRIPT = 41  # a SCRIPT argument ran, the server did not start
+EXIT_ONLY = 40  # --only: a --load file failed or is missing (0 when all loaded)
+EXIT_SCRIPT = 41  # a SCRIPT argument failed or is missing (0 when it ran)
+
+#: The file in the server's working directory that holds its port while it
+#: listens (start_pantasks_client reads it there).
+PORT_FILE = "pantasks_server.port"
 
 #: Default first port; the range is N..N+10.
 DEFAULT_PORT = 2000
@@ -138,6 +148,7 @@ class Settings:
     users: dict[str, Any]
     reload_users: Callable[[], dict[str, Any]]
     watched_files: list[str] = field(default_factory=list)
+    name: str = "pantasks"
 
 
 class Options(usage.Options):
@@ -153,7 +164,7 @@ class Options(usage.Options):
         "pantasks.conf (--config: endpoint, TLS, users, limits)."
     )
     optFlags = [
-        ["only", None, "run the --load files, then exit with status 40 (no server)"],
+        ["only", None, "run the --load files, then exit: 0 if all loaded, else 40 (no server)"],
     ]
     optParameters = [
         ["port", "p", None,
@@ -208,6 +219,8 @@ class Options(usage.Options):
     def opt_load(self, path: str) -> None:
         """run this script file before serving (repeatable)"""
         self["load"].append(path)
+
+    opt_h = usage.Options.opt_help  # -h as well as --help
 
     def opt_version(self) -> None:
         """print the version and exit"""
@@ -294,6 +307,8 @@ def load_settings(options: Any, env: Optional[dict[str, str]] = None) -> Setting
         return users_from(*read_configs())
 
     watched = [p for p in (ptolemy.filename, options["config"]) if p]
+    name = conf.server.name or server_name_from(
+        ptolemy.get("PANTASKS_SERVER_NAME") or os.path.basename(os.getcwd()))
     return Settings(
         ptolemy=ptolemy,
         conf=conf,
@@ -305,7 +320,15 @@ def load_settings(options: Any, env: Optional[dict[str, str]] = None) -> Setting
         users=users_from(ptolemy, conf),
         reload_users=reload_users,
         watched_files=watched,
+        name=name,
     )
+
+
+def log_file_error(e: OSError) -> str:
+    """One line for a log file (PANTASKS_SERVER_STDOUT/STDERR) that cannot
+    be opened: which, and why."""
+    return (f"cannot open the log file {e.filename} for output: {e.strerror or e} "
+            "(PANTASKS_SERVER_STDOUT/PANTASKS_SERVER_STDERR in ptolemy.rc)")
 
 
 def _check_endpoint(desc: str, where: str) -> str:
@@ -385,6 +408,7 @@ class PantasksServer(service.Service):
         self._script_exit: Optional[int] = None
         self._shutdown: Optional[defer.Deferred] = None
         self._terms = 0
+        self._port_file: Optional[tuple[str, str]] = None
         self.ready: defer.Deferred = defer.Deferred()
 
     # -- start -------------------------------------------------------------
@@ -406,41 +430,60 @@ class PantasksServer(service.Service):
 
     @defer.inlineCallbacks
     def _start(self) -> Any:
-        from pantasks.lang.driver import Interrupted, drive
 
         interp = self.engine.interp
-        ctx = interp.new_context()
+        ctx = interp.new_context(_StartupSink(self.log, self.on_fatal))
         self._loading = True
+        failed = False
         try:
             for path in self.loads:
-                try:
-                    yield drive(interp.load_file(ctx, path), ctx, path)
-                except (Exception, Interrupted) as e:
-                    self._say_err(f"--load {path}: {e}")
+                ok = yield self._load(ctx, "--load", path)
+                failed = failed or not ok
                 if self._script_exit is not None:
                     self._finish(self._script_exit)
                     return
             if self.script:
                 ctx.set_list("argv", self.script[1:])
-                try:
-                    yield drive(interp.load_file(ctx, self.script[0]), ctx, self.script[0])
-                except (Exception, Interrupted) as e:
-                    self._say_err(f"{self.script[0]}: {e}")
-                self._finish(self._script_exit if self._script_exit is not None
-                             else EXIT_SCRIPT)
+                ok = yield self._load(ctx, "script", self.script[0])
+                if self._script_exit is not None:
+                    self._finish(self._script_exit)
+                else:
+                    self._finish(EXIT_SCRIPT if failed or not ok else EXIT_OK)
                 return
             if self.only:
-                self._finish(EXIT_ONLY)
+                self._finish(EXIT_ONLY if failed else EXIT_OK)
                 return
         finally:
             self._loading = False
         yield self._listen()
 
     @defer.inlineCallbacks
+    def _load(self, ctx: Any, what: str, path: str) -> Any:
+        """Run one start-up file; a failure is said on the terminal too.
+
+        @return: a Deferred firing with True when the file ran to success.
+        """
+        from pantasks.lang.driver import Interrupted, drive
+
+        interp = self.engine.interp
+        if os.path.isdir(path):
+            self._say_console(f"{what} {path}: a directory, not a script file")
+            return False
+        try:
+            status = yield drive(interp.load_file(ctx, path), ctx, path)
+        except (Exception, Interrupted) as e:
+            self._say_console(f"{what} {path}: {e}")
+            return False
+        if not status and self._script_exit is None:
+            self._say_console(f"{what} {path}: failed (the error is above)")
+            return False
+        return True
+
+    @defer.inlineCallbacks
     def _listen(self) -> Any:
         if self.settings.port_range is not None:
             a, b = self.settings.port_range
-            self._say_err(f"using port range {a} - {b}")
+            self._say_info(f"using port range {a} - {b}")
         for desc in self.settings.listen:
             try:
                 port = yield serverFromString(self.reactor, desc).listen(self.factory)
@@ -468,6 +511,7 @@ class PantasksServer(service.Service):
         """
         text = f"bound to port: {number}\n"
         confirm = getattr(self.log, "confirm", None)
+        self._write_port_file(number)
         try:
             in_file = confirm(text) if confirm is not None else False
             if self.on_listening is not None:
@@ -476,6 +520,7 @@ class PantasksServer(service.Service):
                 self.log.out(text)
         except OSError as e:
             port, self.port = self.port, None
+            self._remove_port_file()
             yield port.stopListening()
             where = f"{e.filename}: " if e.filename else ""
             self._fatal(f"cannot write the log: {where}{e.strerror or e}", EXIT_LOG_FILE)
@@ -491,18 +536,31 @@ class PantasksServer(service.Service):
         else:
             self._say_err("exit: ignored in a task macro (use shutdown to stop the server)")
 
-    def request_shutdown(self, now: bool = False) -> defer.Deferred:
+    def request_shutdown(self, now: bool = False, by: str = "") -> defer.Deferred:
         """
         Stop launching jobs, let running ones finish (or kill them when
         C{now}), then stop the process with status 0.  Repeated calls
         share one shutdown; a later C{now} still kills the jobs.
+
+        @param by: who asked (C{user U from ADDRESS}, C{SIGTERM}), for
+            the log and for clients that connect meanwhile.
         """
         scheduler = self.engine.scheduler
+        who = f" requested by {by}" if by else ""
+        count = len(scheduler.jobs)
+        jobs = f"{count} running job{'' if count == 1 else 's'}"
         if self._shutdown is not None:
             if now:
+                self._say_info(f"shutdown now{who}: killing {jobs}")
                 scheduler.flush()
             return self._shutdown
-        self._say_err(f"shutdown{' now' if now else ''}: waiting for {len(scheduler.jobs)} jobs")
+        if now:
+            self._say_info(f"shutdown now{who}: killing {jobs}")
+        elif count:
+            self._say_info(f"shutdown{who}: waiting for {jobs} to finish")
+        else:
+            self._say_info(f"shutdown{who}: no running jobs")
+        self.factory.shutting_down = f"requested by {by}" if by else "requested"
         self.notify("STOPPING=1")
         self._shutdown = scheduler.shutdown(now)
         self._shutdown.addBoth(lambda _: self._finish(EXIT_OK))
@@ -529,8 +587,37 @@ class PantasksServer(service.Service):
         yield self.engine.scheduler.shutdown(now=False)
         if self.port is not None:
             port, self.port = self.port, None
+            self._remove_port_file()
             yield port.stopListening()
         yield self.factory.close_all()
+
+    # -- the port file -------------------------------------------------------
+    def _write_port_file(self, number: int) -> None:
+        """C{pantasks_server.port} in the working directory: where this
+        server listens, for C{start_pantasks_client} run there."""
+        path = os.path.abspath(PORT_FILE)
+        text = f"{number}\n"
+        try:
+            with open(path, "w", encoding="ascii") as f:
+                f.write(text)
+        except OSError as e:
+            self._say_err(f"cannot write {path}: {e.strerror}")
+            return
+        self._port_file = (path, text)
+
+    def _remove_port_file(self) -> None:
+        """Remove the port file, unless another server has rewritten it."""
+        if self._port_file is None:
+            return
+        path, text = self._port_file
+        self._port_file = None
+        try:
+            with open(path, encoding="ascii") as f:
+                if f.read() != text:
+                    return
+            os.unlink(path)
+        except (OSError, UnicodeDecodeError):
+            pass
 
     # -- signals -----------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -542,7 +629,7 @@ class PantasksServer(service.Service):
         def on_term(signum: int, frame: Any) -> None:
             self._terms += 1
             now = self._terms > 1
-            self.reactor.callFromThread(self.request_shutdown, now)
+            self.reactor.callFromThread(self.request_shutdown, now, signal.Signals(signum).name)
 
         def on_hup(signum: int, frame: Any) -> None:
             self.reactor.callFromThread(self.reopen_logs)
@@ -556,13 +643,46 @@ class PantasksServer(service.Service):
         try:
             self.log.reopen()
         except OSError as e:
-            self._say_err(f"cannot reopen the log: {e}")
+            self._say_err(f"SIGHUP: cannot reopen the log files: {e}")
             return
         if self.stdio_redirected:
             self.log.dup_onto_stdio()
+        self._say_info("SIGHUP: log files reopened")
 
     def _say_err(self, text: str) -> None:
         self.log.err(f"pantasks_server: {text}\n")
+
+    def _say_info(self, text: str) -> None:
+        """A note, not a problem: to the log's output stream (twistd tags
+        it as information, not as an error)."""
+        self.log.out(f"pantasks_server: {text}\n")
+
+    def _say_console(self, text: str) -> None:
+        """A start-up problem: to the log and, if that is a file, to the
+        terminal too."""
+        self._say_err(text)
+        if self.on_fatal is not None:
+            self.on_fatal(f"pantasks_server: {text}")
+
+
+class _StartupSink(OutputSink):
+    """Where start-up scripts write: the server log; their errors also go
+    to C{console} (C{on_fatal}: the terminal when the log is a file), so a script
+    that fails to load is seen by whoever started the server."""
+
+    def __init__(self, log: Any, console: Optional[Callable[[str], None]]) -> None:
+        super().__init__(out=None, err=None)
+        self.log = log
+        self.console = console
+
+    def write_out(self, text: str) -> None:
+        self.log.out(text)
+
+    def write_err(self, text: str) -> None:
+        self.log.err(text)
+        if self.console is not None:
+            for line in text.splitlines():
+                self.console(line)
 
 
 def build(
@@ -672,6 +792,7 @@ def build(
         watch_idle_timeout=srv.watch_idle_timeout,
         auth_timeout=srv.login_timeout,
         budgets=conf.limits,
+        name=settings.name,
     )
     top = service.MultiService()
     engine.scheduler.setServiceParent(top)
@@ -712,7 +833,7 @@ def makeService(options: Options) -> service.MultiService:
     try:
         server_log = ServerLog(settings.stdout_path, settings.stderr_path)
     except OSError as e:
-        sys.stderr.write(f"failed to open {e.filename} for output\n")
+        sys.stderr.write(f"pantasks: {log_file_error(e)}\n")
         raise SystemExit(EXIT_LOG_FILE) from None
 
     def say(text: str) -> None:

@@ -609,6 +609,7 @@ DEFAULTS = {
         "lockout_user_failures": 10,
         "tls_key": "",
         "tls_cert": "",
+        "name": "",
     },
     "jobs": {"max_output_bytes": 16 * 1024 * 1024, "kill_grace": 5.0, "exec_jitter": True},
     "controller": {
@@ -919,3 +920,21 @@ class TestServerConfigErrors:
             load_server_config(path)
         assert str(e.value) == f"{path}:2: [jobs] kill_grace: 'never' is not a number"
         assert (e.value.filename, e.value.lineno) == (path, 2)
+
+
+class TestServerName:
+    def test_a_name_is_one_word(self, tmp_path):
+        good = tmp_path / "good.conf"
+        good.write_text("[server]\nname = stdscience-2\n")
+        assert load_server_config(str(good)).server.name == "stdscience-2"
+        bad = tmp_path / "bad.conf"
+        bad.write_text('[server]\nname = "two words"\n')
+        with pytest.raises(ConfigError, match="name"):
+            load_server_config(str(bad))
+
+    def test_a_directory_name_becomes_a_word(self):
+        from pantasks.config import server_name_from
+
+        assert server_name_from("stdscience") == "stdscience"
+        assert server_name_from("my pipe/é") == "my_pipe__"
+        assert server_name_from("  ") == "pantasks"

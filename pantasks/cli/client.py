@@ -29,10 +29,12 @@ from typing import Any, Callable, Iterable, NoReturn, Optional
 
 from twisted.internet import defer
 
+from pantasks import __version__
 from pantasks.cli.prompt import read_command, setup_readline
 from pantasks.config import ConfigError, PtolemyConfig, load_ptolemy_config
 from pantasks.lang.context import Context, Origin, OutputSink
-from pantasks.lang.interp import Interpreter
+from pantasks.lang.errors import ScriptError
+from pantasks.lang.interp import UNABBREVIATED, Interpreter, Macro, quote
 from pantasks.lang.registry import SESSION, WRITES, Command, CommandTable
 from pantasks.lang.source import block_depth, opens_block
 from pantasks.net.client import (
@@ -77,16 +79,24 @@ Commands the client knows (variables, macros, loops, echo, exec, input...)
 run in the client; any other command is sent to the server.
 'server LINE' sends LINE unexpanded; 'task NAME ... end' blocks are sent to
 the server; connect, disconnect, 'shutdown [now]', quit/exit.
+'help' lists the client's and the server's commands; 'help NAME'
+describes one.  Ctrl-C clears the line or interrupts the running command;
+Ctrl-D (or quit) leaves.
 
 options:
   -c FILE          ptolemy.rc configuration file
   -C WORD          add the configuration line 'CONFIG WORD'
   -D KEY VALUE     set a configuration key (repeatable), e.g.
                    -D PANTASKS_SERVER host -D PANTASKS_SERVER_PORT 2000
+  -p PORT          the server's port N, or range N:M (wins over
+                   PANTASKS_SERVER_PORT)
+  --name NAME      connect only to the server named NAME (its greeting
+                   says its name; others in the port range are passed over)
   -u USER          authenticate as USER (default {DEFAULT_USER})
   --load FILE      run FILE in the client before connecting (repeatable)
   --norc           do not read ~/.pantasksrc
   -h, --help       show this help
+  --version        print the version
 
 exit status: 0 success; 1 a command failed (input not from a terminal,
 or SCRIPT); 2 usage or configuration error; 3 server unreachable;
@@ -112,6 +122,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("-C", dest="config_word")
     p.add_argument("-D", dest="defines", nargs=2, action="append", default=[])
     p.add_argument("-u", dest="user", default=DEFAULT_USER)
+    p.add_argument("-p", "--port", dest="port")
+    p.add_argument("--name", dest="name")
+    p.add_argument("--version", action="store_true")
     p.add_argument("--load", action="append", default=[])
     p.add_argument("--norc", "--no-rc", "-norc", "-no-rc", action="store_true")
     p.add_argument("-h", "--help", action="store_true")
@@ -214,6 +227,11 @@ class ClientShell:
         self.ctx = self.interp.new_context(self.sink)
         self.protocol: Optional[PantasksClientProtocol] = None
         self.address = "(not connected)"
+        self.host = ""
+        self.server_name: Optional[str] = None
+        self._server_names: Optional[list[str]] = None
+        self._plain_resolve = self.interp.resolve
+        self.interp.resolve = self.resolve
         self.role: Optional[str] = None
         self.exit_code: Optional[int] = None
         self.failed = False
@@ -286,7 +304,7 @@ class ClientShell:
     def _tcp_connector(
         self, host: str, ports: tuple[int, int], password: str, user: str
     ) -> defer.Deferred:
-        return connect(self.reactor, host, ports, password, user)
+        return connect(self.reactor, host, ports, password, user, name=self.options.name)
 
     @defer.inlineCallbacks
     def connect_server(self, host: Optional[str] = None, port: Optional[str] = None) -> Any:
@@ -300,6 +318,8 @@ class ClientShell:
         config = self.load_config()
         host = host or config.get("PANTASKS_SERVER") or "localhost"
         variable = self.interp.variables.get("PANTASKS_SERVER_PORT")
+        if port is None and self.options.port is not None:
+            port = self.options.port
         port_text = port if port is not None else config.get("PANTASKS_SERVER_PORT")
         try:
             ports = parse_port_range(port_text or str(DEFAULT_PORT))
@@ -314,10 +334,34 @@ class ClientShell:
         proto, real_port = yield self.connector(host, ports, password, self.user)
         self.protocol = proto
         self.address = f"{host}:{real_port}"
+        self.host = host
+        self.server_name = proto.server_name
         self.role = proto.role
         self.lost = False
         proto.on_event = self._event
         proto.on_lost = lambda reason, p=proto: self._connection_lost(p)
+
+    def say_connected(self) -> None:
+        """C{connected to NAME at HOST:PORT as USER (ROLE)}, after what was
+        passed over in the port range: on standard output at a terminal,
+        on standard error otherwise (so a pipe's output stays clean)."""
+        proto = self.protocol
+        if proto is None:
+            return
+        lines = []
+        refused = getattr(proto, "refused_ports", [])
+        if refused:
+            ports = ", ".join(map(str, refused))
+            lines.append(f"{PROG}: {self.host} port{'s' if len(refused) > 1 else ''} {ports} "
+                         "refused the connection (no server there); tried the next port")
+        for port, name in getattr(proto, "skipped_servers", []):
+            lines.append(f"{PROG}: passed over server {name} at {self.host}:{port} "
+                         f"(not {self.options.name})")
+        what = f"{self.server_name} at {self.address}" if self.server_name else self.address
+        lines.append(f"connected to {what} as {self.user} ({self.role})")
+        stream = self.stdout if self.interactive else self.stderr
+        stream.write("".join(line + "\n" for line in lines))
+        stream.flush()
 
     def _connection_lost(self, proto: PantasksClientProtocol) -> None:
         if proto is not self.protocol:
@@ -334,6 +378,78 @@ class ClientShell:
         if proto is not None:
             self.protocol = None
             proto.quit()
+
+    # -- command lookup ---------------------------------------------------------
+    def resolve(self, name: str) -> Any:
+        """C{interp.resolve}: a prefix is resolved against the client's and
+        the server's names together, as one shell would, so that C{sh} is
+        ambiguous (C{showtask shutdown}) instead of running the client's
+        C{shutdown}.
+
+        An exact local name runs here; a word that begins no local name
+        goes to the server (which resolves it); a prefix of a local name
+        becomes a command that asks the server for its names first
+        (L{_prefix_command}).
+        """
+        interp = self.interp
+        if name in interp.commands or name in interp.macros or not name:
+            return self._plain_resolve(name)
+        local = [n for n in interp.names() if n.startswith(name)]
+        if not local:
+            return None  # the fallback sends it to the server
+        if self.protocol is None:
+            return self._local_prefix(name, local, [])
+        return Command(name, lambda ctx, argv: self._prefix_command(ctx, argv, local),
+                       effect=WRITES)
+
+    def _prefix_command(self, ctx: Context, argv: list[str], local: list[str]) -> Any:
+        name = argv[0]
+        names = yield self.server_names()
+        if name in names:  # an exact server name wins over local prefixes
+            r = self.send(ctx, join_words(argv))
+        else:
+            target = self._local_prefix(name, local, [n for n in names if n.startswith(name)])
+            argv[0] = target.name
+            if target.name == "server":
+                r = self._server_abbreviated(ctx, argv)
+            elif isinstance(target, Macro):
+                r = self.interp.call_macro(ctx, target, argv)
+            else:
+                r = target.func(ctx, argv)
+        if r.__class__ is not int and r is not None:
+            r = yield from r
+        return r
+
+    def _local_prefix(self, name: str, local: list[str], remote: list[str]) -> Any:
+        """The one local command or macro C{name} abbreviates.
+
+        @raise ScriptError: the prefix is ambiguous among all names, or
+            abbreviates a command that must be typed in full.
+        """
+        matches = sorted(set(local) | set(remote))
+        if len(matches) > 1:
+            raise ScriptError(f"ambiguous command: {quote(name)} ( {' '.join(matches[:10])} )")
+        if matches[0] in UNABBREVIATED:
+            raise ScriptError(f"{quote(name)}: type {matches[0]} in full "
+                              "(it is never abbreviated)")
+        interp = self.interp
+        return interp.commands.get(matches[0]) or interp.macros.get(matches[0])
+
+    def server_names(self) -> defer.Deferred:
+        """The server's command and macro names (from its C{help}), asked
+        once per typed command; empty when not connected or on failure."""
+        if self._server_names is not None:
+            return defer.succeed(self._server_names)
+        proto = self.protocol
+        if proto is None:
+            return defer.succeed([])
+
+        def got(reply: Reply) -> list[str]:
+            names = parse_help(t for k, t in reply.lines if k == "O")
+            self._server_names = names
+            return names
+
+        return proto.request("help").addCallbacks(got, lambda _f: [])
 
     # -- forwarding -----------------------------------------------------------
     def _not_connected(self, ctx: Context, what: str) -> int:
@@ -381,15 +497,29 @@ class ClientShell:
         if not rest:
             ctx.error("USAGE: server COMMAND ... (sent to the server unexpanded)")
             return 0
-        head = rest.split(None, 1)[0]
+        words = rest.split()
+        head = words[0]
         line = f"server {rest}" if head in SERVER_SUBCOMMANDS else rest
         if opens_block(rest):
             return self._send_block(ctx, line)
+        if head in ("exit", "quit"):
+            return self._shut_down(ctx, line, f"server {head}")
         return self.send(ctx, line)
 
     def cmd_server(self, ctx: Context, argv: list[str]) -> Any:
         """C{server} reached by an abbreviation (so already expanded)."""
         return self.server_command(ctx, join_words(argv[1:]))
+
+    def _server_abbreviated(self, ctx: Context, argv: list[str]) -> Any:
+        """C{serv ...}: as C{server}, but never C{exit}/C{quit} (they shut
+        the server down, so they must be spelled out)."""
+        if len(argv) > 1 and argv[1] in ("exit", "quit"):
+            ctx.error(f"server {argv[1]} shuts the server down: type 'server {argv[1]}' in full")
+            return 0
+        r = self.cmd_server(ctx, argv)
+        if r.__class__ is not int and r is not None:
+            r = yield from r
+        return r
 
     def cmd_block(self, ctx: Context, argv: list[str]) -> Any:
         """C{task NAME ... end}: header (expanded) and raw body to the server."""
@@ -413,18 +543,46 @@ class ClientShell:
         if len(argv) > 2 or (len(argv) == 2 and argv[1] != "now"):
             ctx.error("USAGE: shutdown [now]")
             return 0
+        return self._shut_down(ctx, " ".join(argv), "shutdown", confirm=len(argv) == 1)
+
+    def _shut_down(self, ctx: Context, line: str, what: str, confirm: bool = True) -> Any:
+        """Send C{line}, which stops the server, then disconnect and say so.
+
+        At a terminal (and when C{confirm}) the user is asked first.
+        """
         proto = self.protocol
         if proto is None:
-            return self._not_connected(ctx, "shutdown")
-        status = yield from self._send(ctx, proto, [" ".join(argv)])
+            return self._not_connected(ctx, what)
+        if confirm and self.interactive:
+            name = f"{self.server_name} at " if self.server_name else ""
+            answer = yield self.ask(f"{what}: stop the server {name}{self.address} "
+                                    "(running jobs finish first)? [y/N] ")
+            if (answer or "").strip().lower() not in ("y", "yes"):
+                ctx.err(f"{what}: not done\n")
+                return 0
+            if proto is not self.protocol:
+                return self._not_connected(ctx, what)
+        status = yield from self._send(ctx, proto, [line])
         # The server closes after its STATUS 1 (or, if it dies first, the
         # connection is already gone): either way this is no surprise.
         if (status or not proto.connected_) and self.protocol is proto:
             self.protocol = None
             proto.quit()
-            self.message(f"the server at {self.address} is shutting down; disconnected")
+            name = f"{self.server_name} " if self.server_name else ""
+            self.message(f"the server {name}at {self.address} is shutting down; disconnected")
             return 1
         return status
+
+    def ask(self, question: str) -> defer.Deferred:
+        """Ask the user C{question}; a Deferred firing with the answer
+        (L{None} at end of input).  Read in a thread (the prompt's is
+        waiting for the command), so the reactor goes on meanwhile."""
+        pool = getattr(self.reactor, "getThreadPool", None)
+        if pool is None:  # a test's fake reactor
+            return defer.maybeDeferred(self.read_line, question)
+        from twisted.internet import threads
+
+        return threads.deferToThreadPool(self.reactor, pool(), self.read_line, question)
 
     def cmd_disconnect(self, ctx: Context, argv: list[str]) -> int:
         """C{disconnect}: leave the server; the client stays."""
@@ -449,8 +607,7 @@ class ClientShell:
         except (ConfigError, ClientError) as e:
             ctx.error(f"connect: {_describe(e, self.user)}")
             return 0
-        if self.interactive:
-            self.sink.out(f"connected to {self.address} as {self.user} ({self.role})\n")
+        self.say_connected()
         return 1
 
     def quit(self, ctx: Any, code: int) -> None:
@@ -538,6 +695,7 @@ class ClientShell:
     def clear_completion_cache(self) -> None:
         """Forget the server's names (done after every command)."""
         self._complete_info = None
+        self._server_names = None
 
     # -- the prompt thread -------------------------------------------------------
     def _blocking(self, func: Callable[[], Any], timeout: Optional[float] = None) -> Any:
@@ -653,6 +811,7 @@ class ClientShell:
             self.finish(EXIT_UNREACHABLE)
             return
         self.failed = False  # rc and --load ran before the server was there
+        self.say_connected()
         if o.script:
             if not os.path.isfile(o.script):
                 self.message(f"no file {o.script}")
@@ -662,9 +821,6 @@ class ClientShell:
             yield self.run_file(o.script, o.args)
             self.finish()
             return
-        if self.interactive:
-            self.sink.out(f"pantasks client: connected to {self.address} as {self.user} "
-                          f"({self.role})\n")
         self.start_prompt()
 
 
@@ -711,6 +867,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     options = parse_args(sys.argv[1:] if argv is None else argv)
     if options.help:
         sys.stdout.write(USAGE)
+        sys.exit(EXIT_OK)
+    if options.version:
+        sys.stdout.write(f"{PROG} (pantasks) {__version__}\n")
         sys.exit(EXIT_OK)
     from twisted.internet import reactor
 

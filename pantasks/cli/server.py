@@ -25,6 +25,7 @@ from pantasks.tap import (
     Options,
     StartupError,
     build,
+    log_file_error,
 )
 
 EXIT_STATUS_HELP = """\
@@ -36,9 +37,11 @@ Exit status:
   6   no free port in the range
   18  bad VALID_IP entry
   20  bad PANTASKS_SERVER_PORT (or --port)
-  40  --only: the --load files ran and the server was not started
-  41  a SCRIPT argument ran and the server was not started
-  N   'exit N' in a --load file
+  0   also: --only, or a SCRIPT argument, and every file loaded
+  40  --only: a --load file failed or does not exist (its error is
+      printed on the terminal even when the log goes to a file)
+  41  a SCRIPT argument failed or does not exist (printed likewise)
+  N   'exit N' in a --load file or SCRIPT
 Signals: SIGTERM/SIGINT stop gracefully (running jobs finish; a second
 signal kills them); SIGHUP reopens the log files.
 With no PASSWORD (ptolemy.rc) and no [users] (pantasks.conf), a password
@@ -98,7 +101,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     try:
         server_log = ServerLog(settings.stdout_path, settings.stderr_path)
     except OSError as e:
-        sys.stderr.write(f"failed to open {e.filename} for output\n")
+        sys.stderr.write(f"pantasks_server: {log_file_error(e)}\n")
         sys.exit(EXIT_LOG_FILE)
 
     from twisted.internet import reactor

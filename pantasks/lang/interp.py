@@ -53,6 +53,11 @@ Result = Union[int, GeneratorType]
 MAX_MACRO_DEPTH = 100
 
 
+#: Commands that end the program or the server: they run only when typed in
+#: full, so that a prefix (C{sh}, C{qu}) can never reach them by accident.
+#: A prefix still counts them when deciding whether it is ambiguous.
+UNABBREVIATED = frozenset(("shutdown", "exit", "quit"))
+
 
 
 class Interpreter:
@@ -207,6 +212,9 @@ class Interpreter:
         if len(matches) > 1:
             shown = " ".join(matches[:10])
             raise ScriptError(f"ambiguous command: {quote(name)} ( {shown} )")
+        if matches[0] in UNABBREVIATED:
+            raise ScriptError(f"{quote(name)}: type {matches[0]} in full "
+                              "(it is never abbreviated)")
         found = self.commands.get(matches[0]) or self.macros.get(matches[0])
         self._prefix_cache[name] = found
         return found

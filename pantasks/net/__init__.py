@@ -43,6 +43,9 @@ FAULTS: dict[str, Fault] = {
     "AUTH_TIMEOUT": Fault("ERR", "authentication timeout", True),
     "IDLE_TIMEOUT": Fault("ERR", "idle timeout", True),
     "TOO_MANY_CONNECTIONS": Fault("ERR", "too many connections", True),
+    "SHUTTING_DOWN": Fault(
+        "ERR", "server is shutting down ({by}); running jobs are finishing", True
+    ),
     "BAD_UTF8": Fault("E", "request is not valid UTF-8{discarded}", False),
     "BLOCK_TOO_LONG": Fault("E", "block too long (over {limit} lines or bytes); discarded", False),
     "INTERNAL": Fault("E", "internal error (see server log)", False),

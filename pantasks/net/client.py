@@ -65,6 +65,10 @@ class NotConnected(ClientError):
     """A request was made before authentication or after the connection ended."""
 
 
+class WrongServer(ClientError):
+    """The server's greeting gave another name than the one asked for."""
+
+
 class ConnectFailed(ClientError):
     """No connection could be made (refused, unknown host, timeout).
 
@@ -87,6 +91,10 @@ class PantasksClientProtocol(LineReceiver):
     @ivar ready: fires with C{(user, role)} after C{OK}; fails with
         L{AuthenticationFailed}, L{ProtocolError} or L{ConnectionClosed}.
     @ivar greeting: C{(protocol version, server version, nonce)} once seen.
+    @ivar server_name: the name in the greeting, or L{None} (an older
+        server that gives none).
+    @ivar expected_name: when set, a server of another name is refused
+        before authenticating (L{WrongServer}).
     @ivar user: the authenticated user, or L{None}.
     @ivar role: C{control} or C{watch}, or L{None}.
     @ivar on_event: called as C{on_event(letter, text)} for C{L} and C{J}
@@ -100,8 +108,13 @@ class PantasksClientProtocol(LineReceiver):
     #: Server output lines may be long (a command printing a big list).
     MAX_LENGTH = 16 * 1024 * 1024
 
-    def __init__(self, password: str = "", user: str = DEFAULT_USER) -> None:
+    def __init__(self, password: str = "", user: str = DEFAULT_USER,
+                 expected_name: Optional[str] = None) -> None:
         self.password = password
+        self.expected_name = expected_name
+        self.server_name: Optional[str] = None
+        self.refused_ports: list[int] = []
+        self.skipped_servers: list[tuple[int, str]] = []
         self.user_requested = user
         self.ready: defer.Deferred = defer.Deferred()
         self.greeting: Optional[tuple[str, str, str]] = None
@@ -155,13 +168,18 @@ class PantasksClientProtocol(LineReceiver):
         if words[:1] == ["ERR"]:  # e.g. too many connections
             self._violation(line[4:] or "refused")
             return
-        if len(words) != 4 or words[0] != "PANTASKS":
+        if len(words) not in (4, 5) or words[0] != "PANTASKS":
             self._violation("not a pantasks server (unexpected greeting)")
             return
         if words[1] != PROTOCOL_VERSION:
             self._violation(f"server speaks protocol version {words[1]}, not {PROTOCOL_VERSION}")
             return
         self.greeting = (words[1], words[2], words[3])
+        self.server_name = words[4] if len(words) == 5 else None
+        if self.expected_name is not None and self.server_name != self.expected_name:
+            shown = self.server_name or "(no name)"
+            self._violation(f"this server is {shown}, not {self.expected_name}", WrongServer)
+            return
         self._state = "auth"
         proof = hmac_response(self.password, words[3])
         self.sendLine(f"AUTH {self.user_requested} {proof}".encode("utf-8"))
@@ -221,12 +239,12 @@ class PantasksClientProtocol(LineReceiver):
         if self.on_event is not None:
             self.on_event(kind, text)
 
-    def _violation(self, message: str) -> None:
+    def _violation(self, message: str, kind: type = ProtocolError) -> None:
         """The peer broke the protocol: fail what waits and hang up."""
         self.last_error = message
         state, self._state = self._state, "closed"
         if not self.ready.called:
-            self.ready.errback(ProtocolError(message))
+            self.ready.errback(kind(message))
         if state != "closed" and self.transport is not None:
             self.transport.loseConnection()
 
@@ -291,28 +309,36 @@ def connect(
     password: str = "",
     user: str = DEFAULT_USER,
     timeout: float = 10.0,
+    name: Optional[str] = None,
 ) -> Any:
     """Connect to the first port of C{ports} that accepts, then authenticate.
 
     As the original client, a refused port moves on to the next one; any
-    other failure (unknown host, timeout) stops the search.
+    other failure (unknown host, timeout) stops the search.  With C{name},
+    a server that greets with another name is passed over too.  The
+    protocol's C{refused_ports} and C{skipped_servers} (port, name) say
+    what was passed over, so the user can be told.
 
     @param reactor: provides C{IReactorTCP} and C{IReactorTime}.
     @param host: host name or address.
     @param ports: (first, last) inclusive (see L{pantasks.tap.parse_port_range}).
     @param timeout: seconds allowed for each TCP connection and for the
         greeting and authentication answer.
+    @param name: the server name wanted (see L{WrongServer}), or L{None}.
     @return: a Deferred firing with C{(protocol, port)} once the server said
         C{OK}; failing with L{ConnectFailed}, L{AuthenticationFailed},
         L{ProtocolError} or L{ConnectionClosed}.
     """
     first, last = ports
+    refused: list[int] = []
+    skipped: list[tuple[int, str]] = []
     for port in range(first, last + 1):
-        proto = PantasksClientProtocol(password, user)
+        proto = PantasksClientProtocol(password, user, expected_name=name)
         endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
         try:
             yield connectProtocol(endpoint, proto)
         except error.ConnectionRefusedError:
+            refused.append(port)
             continue
         except error.DNSLookupError:
             raise ConnectFailed(f"cannot connect to pantasks server {host}: unknown host") from None
@@ -326,10 +352,19 @@ def connect(
         )
         try:
             yield proto.ready
+        except WrongServer:
+            skipped.append((port, proto.server_name or "(no name)"))
+            continue
         except ClientError as e:
             raise type(e)(f"{host}:{port}: {e}") from None
         finally:
             if timer.active():
                 timer.cancel()
+        proto.refused_ports = refused
+        proto.skipped_servers = skipped
         return proto, port
+    if skipped:
+        others = ", ".join(f"{n} at port {p}" for p, n in skipped)
+        raise WrongServer(f"no pantasks server named {name} at {host}:"
+                          f"{format_ports(first, last)} (found {others})")
     raise ConnectFailed(f"{host}:{format_ports(first, last)} refused connection", refused=True)

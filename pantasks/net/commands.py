@@ -47,8 +47,9 @@ class ServerHooks:
 
     @ivar scheduler: the scheduler (run/stop/halt).
     @ivar log: the server log sink (C{server output}).
-    @ivar shutdown: called as C{shutdown(now)} to stop the server
-        gracefully (C{now}: kill running jobs first).
+    @ivar shutdown: called as C{shutdown(now, by=WHO)} to stop the server
+        gracefully (C{now}: kill running jobs first); C{WHO} (user and
+        address) goes to the server log.
     @ivar script_exit: called as C{script_exit(code)} when a script the
         server itself runs (a C{--load} file, a task macro) says C{exit}.
     """
@@ -133,11 +134,15 @@ def _shutdown(ctx: Context, hooks: ServerHooks, now: bool) -> int:
     conn = connection_of(ctx)
     if conn is not None:
         conn.close_after_reply()
+        avatar = getattr(conn, "avatar", None)
+        by = f"user {getattr(avatar, 'name', '?')} from {conn.peer or '?'}"
+    else:
+        by = "a script the server runs"
     if now and ctx.interp.slicer is not None:
         # Every other execution stops at its next statement (this one
         # still answers STATUS 1).
         ctx.interp.slicer.cancel_all("shutdown now", keep=ctx.execution)
-    hooks.shutdown(now)
+    hooks.shutdown(now, by=by)
     return 1
 
 

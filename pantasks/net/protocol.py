@@ -262,7 +262,8 @@ class LineServerProtocol(LineReceiver):
         self.peer = str(getattr(peer, "host", peer))
         self.factory.connections.add(self)
         self.transport.registerProducer(_WriteMonitor(self), True)
-        self.send_line(f"PANTASKS {PROTOCOL_VERSION} {self.factory.version} {self.nonce}")
+        name = f" {self.factory.name}" if self.factory.name else ""
+        self.send_line(f"PANTASKS {PROTOCOL_VERSION} {self.factory.version} {self.nonce}{name}")
         self._arm_timer(self.factory.auth_timeout, "AUTH_TIMEOUT")
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
@@ -465,6 +466,7 @@ class LineServerProtocol(LineReceiver):
         verb = verb.upper()
         creds: Any
         if verb == "QUIT":
+            self.send_line("BYE")
             self.close()
             return
         if verb == "PASS":
@@ -562,6 +564,7 @@ class LineServerProtocol(LineReceiver):
             return
         stripped = text.strip()
         if stripped == "QUIT":
+            self.send_line("BYE")
             self.close()
             return
         if stripped == "INTERRUPT":
@@ -752,6 +755,18 @@ class _Refuser(protocol.Protocol):
         self.transport.loseConnection()
 
 
+class _ShutdownRefuser(protocol.Protocol):
+    """Tells a client connecting during a graceful shutdown, and hangs up."""
+
+    def __init__(self, by: str) -> None:
+        self.by = by
+
+    def connectionMade(self) -> None:
+        line = fault_line("SHUTTING_DOWN", by=self.by)
+        self.transport.write((line + "\n").encode("utf-8", "replace"))
+        self.transport.loseConnection()
+
+
 class LineServerFactory(protocol.ServerFactory):
     """
     Builds L{LineServerProtocol}s and holds what they share.
@@ -762,6 +777,9 @@ class LineServerFactory(protocol.ServerFactory):
     @ivar clock: C{IReactorTime} for delays and timeouts.
     @ivar log: the server log (a L{pantasks.net.logsink.ServerLog} or any
         L{OutputSink}); its C{watchers} feed C{L} lines.
+    @ivar name: the server's name, sent in the greeting (empty: none).
+    @ivar shutting_down: who asked for the graceful shutdown under way
+        (new connections are told and closed), or L{None}.
     """
 
     protocol = LineServerProtocol  # type: ignore[assignment]
@@ -786,6 +804,7 @@ class LineServerFactory(protocol.ServerFactory):
         watch_idle_timeout: float = 0.0,
         version: str = __version__,
         budgets: Optional[LimitsSection] = None,
+        name: str = "",
     ) -> None:
         self.interp = interp
         self.portal = portal
@@ -818,6 +837,8 @@ class LineServerFactory(protocol.ServerFactory):
         self.max_held_watch_bytes = budgets.max_held_watch_bytes
         self.open_block_bytes = 0
         self._session_ids = 0
+        self.name = name
+        self.shutting_down: Optional[str] = None
         self.connections: set[LineServerProtocol] = set()
         self._close_waiters: list[defer.Deferred] = []
         watchers = getattr(self.log, "watchers", None)
@@ -846,6 +867,8 @@ class LineServerFactory(protocol.ServerFactory):
         host = str(getattr(addr, "host", ""))
         if not self.access.allows(host):
             return None  # closed before the greeting
+        if self.shutting_down is not None:
+            return _ShutdownRefuser(self.shutting_down)
         if len(self.connections) >= self.limits.capacity + CLOSING_SLACK:
             self.log_event(f"connection from {host} refused: too many connections",
                            kind="limit")

@@ -73,6 +73,8 @@ class ServerProcess:
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
+        while line.startswith("pantasks_server: "):  # notes (port range...)
+            line = self.proc.stdout.readline()
         if not line.startswith("bound to port: "):
             self.proc.kill()
             raise AssertionError(f"server did not start: {line}{self.proc.stderr.read()}")

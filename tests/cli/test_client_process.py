@@ -117,7 +117,8 @@ def test_piped_stdin(server: ServerProcess, env: dict[str, str], tmp_path: Path)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "\n Scheduler is stopped\n Controller is stopped\n" \
         "\n Task Status\n  AV Name  Nrun  Njobs  Ngood Nfail Ntime Command\n"
-    assert r.stderr == ""
+    # Piped, the connection is announced on stderr: stdout stays clean.
+    assert r.stderr == f"connected to 127.0.0.1:{server.port} as pantasks (control)\n"
 
 
 def test_piped_script_with_a_block_and_a_failure(server: ServerProcess, env: dict[str, str],
@@ -126,13 +127,14 @@ def test_piped_script_with_a_block_and_a_failure(server: ServerProcess, env: dic
     r = run(server.args(), env, tmp_path, text)
     assert r.returncode == 1, "a failed command makes the exit status 1"
     assert r.stdout == "after\ntask t2\ncommand true\nend\nnosuch\n"
-    assert r.stderr == "nosuch: Command not found.\n"
+    assert r.stderr.splitlines()[1:] == ["nosuch: Command not found."]
 
 
 def test_piped_shutdown(server: ServerProcess, env: dict[str, str], tmp_path: Path) -> None:
     r = run(server.args(), env, tmp_path, "shutdown\nstatus\n")
     assert r.returncode == 1  # the status after it failed: not connected
     assert r.stderr == (
+        f"connected to 127.0.0.1:{server.port} as pantasks (control)\n"
         f"pantasks_client: the server at 127.0.0.1:{server.port} is shutting down; "
         "disconnected\nstatus: not connected to a pantasks server (type 'connect')\n"
     )

@@ -48,7 +48,7 @@ def test_input_and_module(tmp_path: Path) -> None:
     status, o, e = run("input")
     assert e == "b.pro:1: USAGE: input <filename>\n"
     status, o, e = run(f"input {tmp_path}")
-    assert e == f"b.pro:1: no file {tmp_path}\n"
+    assert e == f"b.pro:1: input: {tmp_path} is a directory, not a script file\n"
     status, o, e = run("$MODULES:n = 2\nmodule a.pro")
     assert e == "b.pro:2: MODULES list element 1 not found\n"
     interp = Interpreter(log_sink=CollectingSink())

@@ -163,7 +163,7 @@ class Conn:
 
     def greeting(self) -> str:
         line = self.readline()
-        assert re.match(r"^PANTASKS 1 \S+ [0-9a-f]{32}$", line), line
+        assert re.match(r"^PANTASKS 1 \S+ [0-9a-f]{32}( [A-Za-z0-9_.-]+)?$", line), line
         self.nonce = line.split()[3]
         return line
 

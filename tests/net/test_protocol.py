@@ -15,7 +15,7 @@ from pantasks.net.auth import hmac_response
 from pantasks.net.protocol import BlockTracker
 from tests.net.helpers import PASSWORD, make_server
 
-GREETING = re.compile(r"^PANTASKS 1 \S+ [0-9a-f]{32}\n$")
+GREETING = re.compile(r"^PANTASKS 1 \S+ [0-9a-f]{32}( [A-Za-z0-9_.-]+)?\n$")
 
 
 class GreetingTests(SynchronousTestCase):
@@ -248,7 +248,7 @@ class RequestTests(SynchronousTestCase):
     def test_quit_variants(self) -> None:
         c = self.client
         c.send("echo a\nQUIT\necho never\n")
-        self.assertEqual(c.take(), "O a\nSTATUS 1\n")
+        self.assertEqual(c.take(), "O a\nSTATUS 1\nBYE\n")
         self.assertTrue(c.closed)
         d = self.server.login()
         self.assertEqual(d.ask("quit"), "STATUS 1\n")
@@ -331,7 +331,7 @@ class PipeliningTests(SynchronousTestCase):
         self.assertEqual(
             whole,
             "PANTASKS\nOK pantasks control\nO one\nSTATUS 1\nMORE 1\nMORE 1\nSTATUS 1\n"
-            "STATUS 1\nE nosuch: Command not found.\nSTATUS 0\nO h\u00e9\nSTATUS 1\n",
+            "STATUS 1\nE nosuch: Command not found.\nSTATUS 0\nO h\u00e9\nSTATUS 1\nBYE\n",
         )
         for i in range(1, len(script)):
             self.assertEqual(run([script[:i], script[i:]]), whole, f"split at {i}")

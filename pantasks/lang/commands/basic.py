@@ -48,6 +48,8 @@ for _nop in ("nop", "#", "##", "###"):
 def cmd_input(ctx: Context, argv: list[str]) -> Any:
     if len(argv) != 2:
         raise UsageError("USAGE: input <filename>")
+    if os.path.isdir(argv[1]):
+        raise ScriptError(f"input: {quote(argv[1])} is a directory, not a script file")
     if not os.path.isfile(argv[1]):
         raise ScriptError(f"no file {quote(argv[1])}")
     return (yield from ctx.interp.load_file(ctx, argv[1]))
