@@ -27,7 +27,7 @@ debs:
 	  else echo "note: missing Debian packages:$$missing (run as root or install them)"; fi; \
 	fi
 
-$(STAMP): setup.py
+$(STAMP): setup.py pantasks/cli/bin/start_pantasks_server pantasks/cli/bin/start_pantasks_client
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat

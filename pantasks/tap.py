@@ -622,13 +622,16 @@ class PantasksServer(service.Service):
     # -- signals -----------------------------------------------------------
     def install_signal_handlers(self) -> None:
         """
-        SIGTERM/SIGINT: graceful shutdown (a second one kills the running
-        jobs); SIGHUP: reopen the log files.  Handlers only schedule work
+        SIGTERM/SIGINT: graceful shutdown (a second one, or one during a
+        shutdown already under way, kills the running jobs); SIGHUP:
+        reopen the log files.  Handlers only schedule work
         on the reactor.
         """
         def on_term(signum: int, frame: Any) -> None:
             self._terms += 1
-            now = self._terms > 1
+            # A second signal, or one during a shutdown already under way
+            # (a client's), kills the running jobs.
+            now = self._terms > 1 or self._shutdown is not None
             self.reactor.callFromThread(self.request_shutdown, now, signal.Signals(signum).name)
 
         def on_hup(signum: int, frame: Any) -> None:

@@ -869,7 +869,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.stdout.write(USAGE)
         sys.exit(EXIT_OK)
     if options.version:
-        sys.stdout.write(f"{PROG} (pantasks) {__version__}\n")
+        sys.stdout.write(f"{PROG} (pantasks {__version__})\n")
         sys.exit(EXIT_OK)
     from twisted.internet import reactor
 

@@ -43,7 +43,8 @@ Exit status:
   41  a SCRIPT argument failed or does not exist (printed likewise)
   N   'exit N' in a --load file or SCRIPT
 Signals: SIGTERM/SIGINT stop gracefully (running jobs finish; a second
-signal kills them); SIGHUP reopens the log files.
+signal, or one during a shutdown already under way, kills them); SIGHUP
+reopens the log files.
 With no PASSWORD (ptolemy.rc) and no [users] (pantasks.conf), a password
 for user 'pantasks' is generated once and kept in
 $XDG_CONFIG_HOME/pantasks/password (default ~/.config/pantasks/password,

@@ -29,6 +29,7 @@ options:
   --load FILE      run FILE before anything else (repeatable)
   --norc           do not read ~/.pantasksrc
   -h, --help       show this help
+  --version        print the version
 
 exit status: 0 on success; 1 when SCRIPT failed; 2 for a usage or
 configuration error; N after 'exit N'.
@@ -48,6 +49,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--load", action="append", default=[])
     p.add_argument("--norc", "--no-rc", "-norc", "-no-rc", action="store_true")
     p.add_argument("-h", "--help", action="store_true")
+    p.add_argument("--version", action="store_true")
     p.add_argument("script", nargs="?")
     p.add_argument("args", nargs=argparse.REMAINDER)
     return p.parse_args(argv)
@@ -162,6 +164,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.help:
         sys.stdout.write(USAGE)
+        sys.exit(0)
+    if args.version:
+        from pantasks import __version__
+
+        sys.stdout.write(f"pantasks {__version__}\n")
         sys.exit(0)
     from pantasks.config import ConfigError, load_ptolemy_config
 

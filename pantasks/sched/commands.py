@@ -408,7 +408,7 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
             tasks = list(sched.tasks.values())
             pattern = compile_task_regex(regex)  # a bad pattern: one line, nothing else
             if a == "-taskstats":
-                ctx.out(render_scheduler_lines(sched.state, sched.controller_running))
+                ctx.out(render_scheduler_lines(_shown_state(sched), sched.controller_running))
                 ctx.out(render_taskstats(tasks, now, regex))
                 return 1
             for t in tasks:
@@ -427,11 +427,18 @@ def cmd_status(ctx: Context, argv: list[str]) -> int:
         return 1
     ctx.out(
         render_status(
-            tasks, list(sched.jobs.values()), now, sched.state,
+            tasks, list(sched.jobs.values()), now, _shown_state(sched),
             sched.controller_running, details=details, show_jobs=True,
         )
     )
     return 1
+
+
+def _shown_state(sched: Any) -> str:
+    """The state C{status} shows: C{halt} apart from never having run."""
+    if sched.state == "stopped" and getattr(sched, "halted", False):
+        return "halted"
+    return sched.state
 
 
 @command("showtask", help="showtask NAME: a task's settings and macros", effect=READS)

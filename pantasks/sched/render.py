@@ -40,6 +40,8 @@ SCHEDULER_LINES = {
     "running": " Scheduler is running\n",
     "harvesting": " Scheduler is stopped, harvesting jobs\n",
     "stopped": " Scheduler is stopped\n",
+    # After halt: distinguishable from stop (which still harvests jobs).
+    "halted": " Scheduler is halted (ended jobs wait for run or stop)\n",
 }
 
 
@@ -158,7 +160,8 @@ def render_scheduler_lines(scheduler_state: str, controller_running: bool) -> st
     lines (also printed before C{status -taskstats}).
 
     @param scheduler_state: C{running}, C{harvesting} (tasks stopped, jobs
-        still harvested) or C{stopped}.
+        still harvested), C{halted} (after C{halt}: nothing harvested) or
+        C{stopped} (never run).
     @param controller_running: whether the controller is up.
     @raise ValueError: unknown C{scheduler_state}.
     """

@@ -155,6 +155,8 @@ class Scheduler(service.Service):
         self.tasks: dict[str, Task] = {}
         self.jobs: dict[int, Job] = {}
         self.state = "stopped"
+        #: True after halt (state "stopped" too), until run or stop.
+        self.halted = False
         self.verbose = 0
         self.next_job_id = 1
         self.listeners: list[Callable[..., Any]] = []
@@ -228,6 +230,7 @@ class Scheduler(service.Service):
         """Launch tasks and harvest jobs (C{run})."""
         was = self.state
         self._set_state("running")
+        self.halted = False
         if was != "running":
             now = self.reactor.seconds()
             for task in self.tasks.values():
@@ -237,12 +240,14 @@ class Scheduler(service.Service):
     def stop(self) -> None:
         """No new jobs; running ones are still harvested (C{stop})."""
         self._set_state("harvesting")
+        self.halted = False
         self._cancel_timers()
         self._release_held()
 
     def halt(self) -> None:
         """No new jobs and no harvesting until C{run} or C{stop} (C{halt})."""
         self._set_state("stopped")
+        self.halted = True
         self._cancel_timers()
 
     def _cancel_timers(self) -> None:

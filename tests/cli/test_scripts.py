@@ -55,7 +55,7 @@ def test_start_client_builds_the_command() -> None:
     r = sh(START_CLIENT, "ippc16", env=env)
     assert r.stdout == "-D PANTASKS_SERVER ippc16\n"
     r = sh(START_CLIENT, "ippc16", "2000:2003", "-u", "bob", env=env)
-    assert r.stdout == "-D PANTASKS_SERVER ippc16 -D PANTASKS_SERVER_PORT 2000:2003 -u bob\n"
+    assert r.stdout == "-D PANTASKS_SERVER ippc16 -p 2000:2003 -u bob\n"
     env["PANTASKS_CLIENT_CMD"] = "no-such-program-here"
     r = sh(START_CLIENT, "h", env=env)
     assert r.returncode == 127 and "not found" in r.stderr
@@ -90,7 +90,8 @@ def test_start_server(tmp_path: Path) -> None:
         assert first.startswith(f"pantasks server started in {tmp_path} (pid {pid}), port ")
         port = first.rsplit(" ", 1)[1]
         assert f"connect: start_pantasks_client {os.uname().nodename} {port}" in r.stdout
-        assert f"bound to port: {port}" in (tmp_path / "pantasks_server.log").read_text()
+        assert f"bound to port: {port}" in (tmp_path / "pantasks.stdout.log").read_text()
+        assert (tmp_path / "pantasks.stderr.log").exists()
         again = sh(START_SERVER, str(tmp_path), env=env)
         assert again.returncode == 1
         assert f"already running in {tmp_path} (pid {pid})" in again.stderr
@@ -185,3 +186,46 @@ def test_systemd_unit_verifies(tmp_path: Path) -> None:
     problems = [line for line in (r.stdout + r.stderr).splitlines()
                 if line.strip() and "is not executable" not in line and "Command 'man " not in line]
     assert problems == []
+
+
+def test_start_scripts_from_an_unactivated_venv(tmp_path: Path) -> None:
+    """The scripts find pantasks_server/pantasks_client beside them, with
+    a PATH that does not hold them; the client uses the port file."""
+    venv_bin = Path(sys.executable).parent
+    if not (venv_bin / "pantasks_server").exists():
+        pytest.skip("pantasks is not installed in this Python's bin directory")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for script in (START_SERVER, START_CLIENT):
+        shutil.copy(script, bin_dir / script.name)
+    for name in ("pantasks_server", "pantasks_client"):
+        (bin_dir / name).symlink_to(venv_bin / name)
+    work = tmp_path / "stdscience"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VIRTUAL_ENV", "PTOLEMY", "PANTASKS_SERVER_CMD", "PANTASKS_CLIENT_CMD")}
+    env.update(PATH="/usr/bin:/bin", HOME=str(tmp_path), PYTHONPATH=str(ROOT))
+    from tests.net.procs import free_port_base
+
+    base = free_port_base(2)
+    r = subprocess.run([str(bin_dir / "start_pantasks_server"), str(work), "-D", "PASSWORD",
+                        "pw", "-p", f"{base}:{base + 1}"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pid = int((work / "pantasks_server.pid").read_text())
+    try:
+        assert f"port {base}" in r.stdout.splitlines()[0]
+        assert (work / "pantasks_server.port").read_text() == f"{base}\n"
+        assert f"bound to port: {base}" in (work / "pantasks.stdout.log").read_text()
+        c = subprocess.run([str(bin_dir / "start_pantasks_client"), "localhost", "-D",
+                            "PASSWORD", "pw"], input="echo hello from $PID\n", cwd=work,
+                           capture_output=True, text=True, env=env, timeout=60)
+        assert c.returncode == 0, c.stderr
+        assert c.stdout.startswith("hello from ")
+        assert c.stderr.splitlines() == [
+            f"start_pantasks_client: port {base} from {work}/pantasks_server.port",
+            f"connected to stdscience at localhost:{base} as pantasks (control)"]
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    assert wait_gone(pid, 20)
+    assert not (work / "pantasks_server.port").exists()

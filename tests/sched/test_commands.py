@@ -138,8 +138,18 @@ def test_run_stop_halt_usage(h):
     assert h.sched.state == "running"
     h.run("stop")
     assert h.sched.state == "harvesting"
+    h.clear()
+    h.run("status")
+    assert " Scheduler is stopped, harvesting jobs\n" in h.out()
     h.run("halt")
     assert h.sched.state == "stopped"
+    h.clear()
+    h.run("status")
+    assert " Scheduler is halted (ended jobs wait for run or stop)\n" in h.out()
+    h.run("stop")
+    h.clear()
+    h.run("status")
+    assert "halted" not in h.out()
 
 
 def test_job_command_and_jobs(h):
