@@ -27,19 +27,27 @@ debs:
 	  else echo "note: missing Debian packages:$$missing (run as root or install them)"; fi; \
 	fi
 
+# The install is quiet (pip and setuptools talk a lot): its output is kept
+# in $(VENV)/install.log and shown only when it fails.
 $(STAMP): setup.py pantasks/cli/bin/start_pantasks_server pantasks/cli/bin/start_pantasks_client
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
-	$(BIN)/python -c "from twisted.plugin import getPlugins, IPlugin; list(getPlugins(IPlugin))" 2>/dev/null || true
-	touch $(STAMP)
+	@echo "setting up $(VENV) (log: $(VENV)/install.log) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/pip install --upgrade pip && \
+	   $(BIN)/pip install -e '.[test]' --config-settings editable_mode=compat; \
+	 } >$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; echo "make: the install failed (see above)"; exit 1; }
+	@$(BIN)/python -c "from twisted.plugin import getPlugins, IPlugin; list(getPlugins(IPlugin))" >/dev/null 2>&1 || true
+	@touch $(STAMP)
+
+# The password: the server prints it the first time it generates it, and
+# says where it is kept afterwards.
+PASSWORD_FILE = $${XDG_CONFIG_HOME:-$$HOME/.config}/pantasks/password
 
 run: $(STAMP)
-	@echo "starting pantasks_server with the embedded default and etc/demo.pro;"
-	@echo "connect from another terminal with:  $(BIN)/pantasks_client"
-	@echo "(or: nc localhost PORT, then PASS <the password printed below>); Control-C stops it"
+	@echo "starting pantasks_server with etc/demo.pro and etc/demo.conf; Control-C stops it."
+	@echo "connect from another terminal:  $(BIN)/pantasks_client   (it finds the password itself)"
+	@echo "  or:  nc localhost PORT  (PORT: printed below), then type  PASS <password>  (cat $(PASSWORD_FILE))"
 	@echo "the web status page: open the URL after 'web page at' below (user pantasks)"
-	$(BIN)/pantasks_server --load etc/demo.pro --config etc/demo.conf
+	@$(BIN)/pantasks_server --load etc/demo.pro --config etc/demo.conf
 
 lint: $(STAMP)
 	$(BIN)/ruff check pantasks tests bench twisted setup.py
