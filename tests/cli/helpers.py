@@ -58,7 +58,7 @@ def spawn(args: list[str], env: dict[str, str], cwd: Path) -> pexpect.spawn:
     """The client on a terminal."""
     cmd = client_command()
     return pexpect.spawn(cmd[0], cmd[1:] + args, env=env, cwd=str(cwd), encoding="utf-8",
-                         timeout=15, dimensions=(24, 200))
+                         timeout=40, dimensions=(24, 200))
 
 
 class ServerProcess:
