@@ -815,8 +815,10 @@ def build(
         loads=options["load"], script=options["script"], only=bool(options["only"]),
         on_listening=on_listening, stop=stop, on_fatal=on_fatal,
     )
-    install(engine.interp, ServerHooks(engine.scheduler, server_log,
-                                       server.request_shutdown, server.script_exit))
+    hooks = ServerHooks(engine.scheduler, server_log,
+                        lambda now: server.request_shutdown(now, by=hooks.who_asked),
+                        server.script_exit)
+    install(engine.interp, hooks)
     server.setServiceParent(top)
     return top, server
 

@@ -47,9 +47,10 @@ class ServerHooks:
 
     @ivar scheduler: the scheduler (run/stop/halt).
     @ivar log: the server log sink (C{server output}).
-    @ivar shutdown: called as C{shutdown(now, by=WHO)} to stop the server
-        gracefully (C{now}: kill running jobs first); C{WHO} (user and
-        address) goes to the server log.
+    @ivar shutdown: called as C{shutdown(now)} to stop the server
+        gracefully (C{now}: kill running jobs first).
+    @ivar who_asked: who asked for the last shutdown (C{user U from
+        ADDRESS}), set just before C{shutdown} is called, for the log.
     @ivar script_exit: called as C{script_exit(code)} when a script the
         server itself runs (a C{--load} file, a task macro) says C{exit}.
     """
@@ -65,6 +66,7 @@ class ServerHooks:
         self.log = log
         self.shutdown = shutdown
         self.script_exit = script_exit
+        self.who_asked = ""
 
 
 def _hooks(ctx: Context) -> ServerHooks:
@@ -142,7 +144,8 @@ def _shutdown(ctx: Context, hooks: ServerHooks, now: bool) -> int:
         # Every other execution stops at its next statement (this one
         # still answers STATUS 1).
         ctx.interp.slicer.cancel_all("shutdown now", keep=ctx.execution)
-    hooks.shutdown(now, by=by)
+    hooks.who_asked = by
+    hooks.shutdown(now)
     return 1
 
 

@@ -123,6 +123,5 @@ def make_server(users: Optional[dict[str, tuple[str, str]]] = None, access: Any 
         access=access or AccessList(), failures=FailureTracker(clock, *lockout), **kwargs,
     )
     server = Server(factory, clock, engine, log, runner)
-    install(engine.interp, ServerHooks(engine.scheduler, log,
-                                       lambda now, by="": server.shutdowns.append(now)))
+    install(engine.interp, ServerHooks(engine.scheduler, log, server.shutdowns.append))
     return server
