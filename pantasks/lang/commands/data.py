@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections import deque
 from types import GeneratorType
 from typing import Any, Callable, Generator, Optional
 
@@ -90,7 +91,7 @@ def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
             return 0
     # Split in chunks (a large output would hold the reactor), aside: the
     # queue gets every line at once at the end, or none.
-    pieces: list[str] = []
+    pieces: deque[str] = deque()
     numbers = array("I")
     lineno = 0
     limit = ctx.interp.max_value
@@ -111,7 +112,7 @@ def queueload(ctx: Context, argv: list[str]) -> Generator[Any, Any, int]:
         yield from ctx.checkpoint()
     q = ctx.queue(name)  # again: it may have been deleted meanwhile
     if not len(q):
-        q.lines.extend(pieces)
+        q.lines = pieces  # (no copy of a million lines in one turn)
         q.set_origin(_origin(cmd), numbers)
     else:
         q.lines.extend(pieces)
