@@ -29,12 +29,13 @@ from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.logger import Logger
 
 from pantasks.exec.interfaces import JobSpec
-from pantasks.exec.result import CRASH, EXIT, KILLED, SPAWNFAIL, JobResult
+from pantasks.exec.result import CRASH, EXIT, KILLED, SPAWNFAIL, TIMEOUT, JobResult
 from pantasks.lang.context import Context
 from pantasks.lang.driver import Interrupted, drive
 from pantasks.lang.source import Cursor
 from pantasks.sched import observer as obs
 from pantasks.sched.model import Job, Task
+from pantasks.sched.outcome import outcome_of
 from pantasks.sched.timerange import ABS, DAY, WEEK, _test_time, bump_ranges, time_valid
 
 log = Logger()
@@ -88,6 +89,14 @@ FD_RESERVE = 64
 #: (pantasks.conf C{[limits] macro_cpu}); a runaway macro is stopped and
 #: logged, and the task goes on.
 DEFAULT_MACRO_BUDGET = 60.0
+
+#: The C{verbose} line for each final state (the original's words).
+_VERBOSE = {
+    EXIT: "job {task} ({id}) exit",
+    CRASH: "job {task} ({id}) crash",
+    TIMEOUT: "timeout on {task}",
+    KILLED: "job {task} ({id}) killed",
+}
 
 
 def _open_fds() -> int:
@@ -556,46 +565,19 @@ class Scheduler(service.Service):
         state = result.state
         if state == SPAWNFAIL:
             self._spawn_failed(job, result)
-            state = EXIT
         elif task.spawn_error is not None:
             task.spawn_error = None
-        job.state = state
-        if state == KILLED:
-            task.nkilled += 1
-            if self.verbose:
-                self.say(f"job {task.name} ({job.job_id}) killed")
-            self._notify(job, KILLED, "KILLED", result.hostname, result)
-            self._forget(job)
-            return succeed(None)
-        dtime = result.dtime
-        if state == EXIT:
-            status_text = str(result.exit_status)
-            if result.exit_status == 0:
-                task.nsuccess += 1
-                task.stats["success"].add(dtime)
-            else:
-                task.nfailure += 1
-                task.stats["failure"].add(dtime)
-            task.stats["alljobs"].add(dtime)
-            key = status_text if status_text in task.exit_macros else "default"
-            if self.verbose:
-                self.say(f"job {task.name} ({job.job_id}) exit")
-        elif state == CRASH:
-            status_text = "CRASH"
-            task.nfailure += 1
-            task.stats["failure"].add(dtime)
-            task.stats["alljobs"].add(dtime)
-            key = "crash"
-            if self.verbose:
-                self.say(f"job {task.name} ({job.job_id}) crash")
-        else:  # TIMEOUT
-            status_text = "TIMEOUT"
-            task.ntimeout += 1
-            key = "timeout"
-            if self.verbose:
-                self.say(f"timeout on {task.name}")
+        outcome = outcome_of(result, task.exit_macros)
+        job.state = state = outcome.state
+        status_text = outcome.status_text
+        setattr(task, outcome.counter, getattr(task, outcome.counter) + 1)
+        for group in outcome.stats:
+            task.stats[group].add(result.dtime)
+        if self.verbose:
+            self.say(_VERBOSE[state].format(task=task.name, id=job.job_id))
         self._notify(job, state, status_text, result.hostname, result)
-        macro = task.exit_macros.get(key)
+        key = outcome.macro_key
+        macro = task.exit_macros.get(key) if key is not None else None
         if not macro:
             self._forget(job)
             return succeed(None)
