@@ -14,14 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BELOW: dict[str, set[str]] = {
     "pantasks": set(),
     "config": {"pantasks"},
-    "lang": {"pantasks"},
-    "exec": {"pantasks", "config", "lang"},
-    "sched": {"pantasks", "config", "lang", "exec"},
-    "engine": {"pantasks", "config", "lang", "exec", "sched"},
-    "net": {"pantasks", "config", "lang", "exec", "sched"},
-    "web": {"pantasks", "config", "lang", "exec", "sched", "net"},
-    "tap": {"pantasks", "config", "lang", "exec", "sched", "engine", "net", "web"},
-    "cli": {"pantasks", "config", "lang", "exec", "sched", "engine", "net", "web", "tap"},
+    "manual": {"pantasks"},
+    "lang": {"pantasks", "manual"},
+    "exec": {"pantasks", "config", "manual", "lang"},
+    "sched": {"pantasks", "config", "manual", "lang", "exec"},
+    "engine": {"pantasks", "config", "manual", "lang", "exec", "sched"},
+    "net": {"pantasks", "config", "manual", "lang", "exec", "sched"},
+    "web": {"pantasks", "config", "manual", "lang", "exec", "sched", "net"},
+    "tap": {"pantasks", "config", "manual", "lang", "exec", "sched", "engine", "net", "web"},
+    "cli": {"pantasks", "config", "manual", "lang", "exec", "sched", "engine", "net", "web",
+            "tap"},
 }
 
 
