@@ -498,3 +498,26 @@ class LedgerTests(unittest.SynchronousTestCase):
             )
         ledger.remove()
         self.assertEqual(os.listdir(self.dir), [])
+
+
+class RecycleTests(unittest.TestCase):
+    """Connections are renewed after connect_time, never under a job."""
+
+    timeout = 90
+
+    @defer.inlineCallbacks
+    def test_recycle(self):
+        runner = direct_runner(backoff=no_retry, connect_time=1.0)
+        self.addCleanup(runner.close)
+        slot = runner.add_slot("h1")
+        yield idle(slot)
+        first = slot.agent_pid
+        r = yield runner.start(JobSpec(1, ["sh", "-c", "sleep 2; echo done"]))
+        self.assertEqual((r.state, r.stdout), (EXIT, b"done\n"))
+        yield wait_for(
+            lambda: slot.state == IDLE and slot.agent_pid not in (None, first), 30, "a new agent"
+        )
+        self.assertEqual((slot.error, slot.failures), (None, 0))
+        self.assertFalse(pid_alive(first))
+        r = yield runner.start(JobSpec(2, ["echo", "fresh"]))
+        self.assertEqual(r.stdout, b"fresh\n")

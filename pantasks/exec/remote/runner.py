@@ -78,6 +78,7 @@ class RemoteRunner:
         heartbeat_timeout: float = 90.0,
         backoff: Callable[[int], float] | None = None,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT,
+        connect_time: float = 36000.0,
     ) -> None:
         """
         @param reactor: provides C{IReactorTime} and C{IReactorProcess}.
@@ -93,6 +94,8 @@ class RemoteRunner:
             next connection attempt; default 10 s doubling, capped at 300 s
             (the original doubled without a cap).
         @param max_output_bytes: output kept in memory per stream and job.
+        @param connect_time: seconds after which an idle slot's connection
+            is renewed (the original's C{connect_time}, 36000); 0: never.
         """
         self.reactor = reactor
         self.connect_command = connect_command
@@ -102,6 +105,7 @@ class RemoteRunner:
         self.heartbeat_timeout = heartbeat_timeout
         self.backoff = backoff or backoffPolicy(initialDelay=10.0, maxDelay=300.0, factor=2.0)
         self.max_output_bytes = max_output_bytes
+        self.connect_time = connect_time
         self.handshakes = DeferredSemaphore(max_handshakes)
         self.slots: list[Slot] = []
         self._next_slot_id = 1

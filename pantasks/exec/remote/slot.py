@@ -243,6 +243,9 @@ class Slot:
         self._retry_call: Any = None
         self._handshake_call: Any = None
         self._close_call: Any = None
+        self._recycle_call: Any = None
+        self._recycling = False
+        self._abort_reason_was: str | None = None
         self._heartbeat: LoopingCall | None = None
         self._ping_out = False
         self._last_heard = 0.0
@@ -340,11 +343,24 @@ class Slot:
         self._heartbeat = LoopingCall(self._beat)
         self._heartbeat.clock = self._reactor
         self._heartbeat.start(self.runner.heartbeat_interval, now=False)
+        if self.runner.connect_time:
+            self._recycle_call = self._reactor.callLater(
+                self.runner.connect_time, self._recycle_due
+            )
         if self._want_off:
             self._close_connection()
             return
         self.state = IDLE
         self.runner._slot_idle(self)
+
+    def _recycle_due(self) -> None:
+        """The connection is C{connect_time} old: renew it once idle (the
+        original did this against pclient's growth; here it bounds what a
+        long-lived agent and ssh may accumulate)."""
+        self._recycle_call = None
+        self._recycling = True
+        if self.state == IDLE and self.job is None:
+            self._close_connection()
 
     def _hello_failed(self, failure: Failure, client: AgentClient) -> None:
         if client is not self._client:
@@ -378,7 +394,12 @@ class Slot:
 
     def accepting(self) -> bool:
         """@return: whether the slot can take a job now."""
-        return self.state == IDLE and self._client is not None and not self._want_off
+        return (
+            self.state == IDLE
+            and self._client is not None
+            and not self._want_off
+            and not self._recycling
+        )
 
     def run(self, rjob: _RemoteJob) -> None:
         """Send C{rjob} to the agent (the slot must be IDLE)."""
@@ -455,10 +476,10 @@ class Slot:
     def _job_done(self) -> None:
         if self._client is None:
             return
-        if self._want_off:
+        self.state = IDLE
+        if self._want_off or self._recycling:
             self._close_connection()
             return
-        self.state = IDLE
         self.runner._slot_idle(self)
 
     # Going off and down
@@ -526,14 +547,14 @@ class Slot:
             return
         client = self._client
         self._proc = self._client = None
-        self._cancel(("_handshake_call", "_close_call"))
+        self._cancel(("_handshake_call", "_close_call", "_recycle_call"))
         if self._heartbeat is not None and self._heartbeat.running:
             self._heartbeat.stop()
         self._heartbeat = None
         self._ping_out = False
         self._release_turn()
         why = self._abort_reason or self._describe(reason, proc.stderr)
-        self._abort_reason = None
+        self._abort_reason_was, self._abort_reason = self._abort_reason, None
         if client is not None:
             try:
                 client.connectionLost(reason)
@@ -545,11 +566,17 @@ class Slot:
         was_up, self._up = self._up, False
         self.connected_at = None
         self.agent_pid = None
+        recycling, self._recycling = self._recycling, False
         if self._want_off:
             self._became_off()
             return
         if was_up:
             self.failures = 0
+        if recycling and rjob is None and self._abort_reason_was is None:
+            # A planned renewal: reconnect at once, not as a failure.
+            self.state = DOWN
+            self.connect()
+            return
         self._went_down(why)
 
     def _describe(self, reason: Failure, stderr: bytes) -> str:
