@@ -87,7 +87,7 @@ class Shell:
         """Before the reactor stops (quit, end of script, Control-C,
         SIGTERM): kill the jobs still running, whole process trees, so
         leaving the shell leaves nothing behind."""
-        sched = getattr(self.interp, "scheduler", None)
+        sched = self.interp.services.scheduler
         if sched is not None and sched.jobs:
             return sched.shutdown(now=True)
         return None
