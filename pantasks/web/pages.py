@@ -196,7 +196,9 @@ def tasks_page(snap: Snapshot, now: float, sort: str = "name", filter_: str = ""
         "rate": lambda r: r[1], "bad": lambda r: r[2],
         "command": lambda r: r[0].command_label(), "problem": lambda r: (r[3] == "", r[3]),
     }
-    rows.sort(key=keys.get(sort, keys["name"]), reverse=descending)
+    if sort not in keys:
+        sort = "name"
+    rows.sort(key=keys[sort], reverse=descending)
     q = f"&filter={quote(filter_)}" if filter_ else ""
     head = []
     for key, label in TASK_COLUMNS:

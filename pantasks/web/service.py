@@ -13,7 +13,8 @@ endpoint}) listens with a C{twisted.web} site.  It serves
   - C{/static/...}: the style sheet and the live-update script.
 
 Only C{GET} and C{HEAD}: nothing here changes anything.  A peer outside
-C{VALID_IP} is closed before it can send a request.  Every response says
+C{VALID_IP} is closed before it can send a request, and so is any
+connection beyond L{MAX_CONNECTIONS}.  Every response says
 C{no-store}, forbids framing and scripts from anywhere but here.
 """
 
@@ -29,6 +30,7 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import task as itask
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
+from twisted.protocols import policies
 from twisted.web import resource, server
 from twisted.web.util import DeferredResource
 from zope.interface import Attribute, Interface
@@ -54,6 +56,9 @@ SECURITY_HEADERS = {
 
 #: Seconds an idle HTTP connection is kept.
 HTTP_TIMEOUT = 120
+
+#: HTTP connections at once (a browser opens up to 6 per page).
+MAX_CONNECTIONS = 128
 
 #: An event stream is closed after this long (the browser reconnects, and
 #: is authenticated again).
@@ -349,21 +354,36 @@ class Guard(resource.Resource):
 
 
 class WebSite(server.Site):
-    """The site: closes peers outside C{VALID_IP} before any request, and
-    keeps no access log (the server log is for the scheduler)."""
+    """The site: no tracebacks to clients, and no access log (the server
+    log is for the scheduler)."""
 
-    def __init__(self, root: resource.Resource, access: Any, reactor: Any) -> None:
+    def __init__(self, root: resource.Resource, reactor: Any) -> None:
         super().__init__(root, timeout=HTTP_TIMEOUT, reactor=reactor)
-        self.access = access
         self.displayTracebacks = False
+
+    def log(self, request: Any) -> None:
+        pass
+
+
+class Gate(policies.WrappingFactory):
+    """
+    What listens: closes a peer outside C{VALID_IP} before it can send a
+    request, and any connection beyond L{MAX_CONNECTIONS}, so that
+    nobody who can reach the port can take the server's file descriptors
+    (which the scheduler needs for jobs).
+    """
+
+    def __init__(self, site: WebSite, access: Any, limit: int) -> None:
+        super().__init__(site)
+        self.access = access
+        self.limit = limit
 
     def buildProtocol(self, addr: Any) -> Any:
         if not self.access.allows(str(getattr(addr, "host", ""))):
             return None
+        if len(self.protocols) >= self.limit:
+            return None
         return super().buildProtocol(addr)
-
-    def log(self, request: Any) -> None:
-        pass
 
 
 class WebService(service.Service):
@@ -408,7 +428,8 @@ class WebService(service.Service):
         self.hub = EventHub(reactor, lambda: self.snapshot.version, conf.update_interval,
                             conf.max_streams)
         self.snapshot.watchers.append(self.hub.changed)
-        self.site = WebSite(Guard(self._tree(), self.auth, reactor), access, reactor)
+        self.site = WebSite(Guard(self._tree(), self.auth, reactor), reactor)
+        self.gate = Gate(self.site, access, MAX_CONNECTIONS)
         self.port: Any = None
         self.url = ""
 
@@ -455,7 +476,7 @@ class WebService(service.Service):
         self.scheduler.add_observer(self.metrics)
         self.lag.start()
         self.hub.start()
-        d = serverFromString(self.reactor, self.endpoint).listen(self.site)
+        d = serverFromString(self.reactor, self.endpoint).listen(self.gate)
         d.addCallbacks(self._listening, self._cannot_listen)
 
     def _listening(self, port: Any) -> None:

@@ -322,3 +322,26 @@ def test_passwords_only_over_tls_or_loopback(tmp_path) -> None:
         assert status == 200 and b"pantasks_jobs_running" in body
     finally:
         assert server.stop() == 0
+
+
+def test_connections_are_capped(web) -> None:
+    from pantasks.web.service import MAX_CONNECTIONS
+
+    _server, url = web
+    port = int(re.search(r":(\d+)/$", url).group(1))
+    held = [socket.create_connection(("127.0.0.1", port), 10) for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.5)
+        with socket.create_connection(("127.0.0.1", port), 10) as s:
+            s.settimeout(10)
+            try:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                answer = s.recv(100)
+            except (ConnectionResetError, BrokenPipeError):
+                answer = b""
+            assert answer == b""  # one too many: closed at once
+    finally:
+        for s in held:
+            s.close()
+    # Once they are gone, the page answers again.
+    assert wait_until(lambda: get(url + "metrics", "bob", "bobpw")[0] == 200)
