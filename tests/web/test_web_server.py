@@ -54,7 +54,7 @@ def start_server(d: Path, valid_ip: str = "", web: str = "tcp:0:interface=127.0.
     server = ServerProcess(server_argv() + ["-c", "ptolemy.rc", "--config", "pantasks.conf",
                                             "--load", "jobs.pro"], d, clean_env(d))
     server.dir = d  # type: ignore[attr-defined]
-    url = server.wait_for(r"web page at (http://\S+/)").group(1)
+    url = server.wait_for(r"web page at (https?://\S+/)").group(1)
     server.wait_port()
     return server, url
 
@@ -345,3 +345,32 @@ def test_connections_are_capped(web) -> None:
             s.close()
     # Once they are gone, the page answers again.
     assert wait_until(lambda: get(url + "metrics", "bob", "bobpw")[0] == 200)
+
+
+def test_passwords_over_tls_from_outside(tmp_path) -> None:
+    import ssl
+    import subprocess
+
+    address = _outside_address()
+    if address is None:
+        pytest.skip("this host has no address outside loopback")
+    key = tmp_path / "web.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=pantasks-test", "-keyout", str(key), "-out", str(key)],
+                   check=True, capture_output=True)
+    server, url = start_server(tmp_path, script="",
+                               web=f"ssl:0:interface=0.0.0.0:privateKey={key}")
+    try:
+        assert url.startswith("https://")
+        port = int(re.search(r":(\d+)/$", url).group(1))
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        token = base64.b64encode(b"bob:bobpw").decode()
+        request = urllib.request.Request(f"https://{address}:{port}/metrics",
+                                         headers={"Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(request, timeout=20, context=context) as response:
+            assert response.status == 200
+            assert b"pantasks_jobs_running" in response.read()
+    finally:
+        assert server.stop() == 0
