@@ -20,6 +20,7 @@ class Engine:
     interp: Any
     scheduler: Any
     runner: Any
+    containment: Any = None
 
 
 def make_engine(
@@ -31,6 +32,7 @@ def make_engine(
     max_output_bytes: int = 16 * 2**20,
     kill_grace: float = 5.0,
     slicer: Any = None,
+    containment: Any = None,
 ) -> Engine:
     """Build an interpreter with the scheduler's commands and a runner.
 
@@ -47,6 +49,9 @@ def make_engine(
     @param slicer: a L{pantasks.lang.driver.Slicer} giving executions
         time slices on C{reactor}; None runs each to its end (unit tests
         on a fake clock).
+    @param containment: the L{pantasks.exec.contain.Containment} of the
+        local runner (the server's is a subreaper); None: the runner's
+        own, tag-based only.
     """
     from pantasks.lang.interp import Interpreter
     from pantasks.sched.commands import SCHEDULER
@@ -56,8 +61,9 @@ def make_engine(
     if runner is None:
         from pantasks.exec.local import LocalRunner
 
-        runner = LocalRunner(reactor, max_output_bytes=max_output_bytes, kill_grace=kill_grace)
+        runner = LocalRunner(reactor, max_output_bytes=max_output_bytes, kill_grace=kill_grace,
+                             containment=containment)
     scheduler = Scheduler(interp, runner, reactor, rand=rand, jitter=jitter)
     interp.services.scheduler = scheduler
-    return Engine(interp, scheduler, runner)
+    return Engine(interp, scheduler, runner, containment)
 

@@ -407,6 +407,7 @@ class PantasksServer(service.Service):
         self._loading = False
         self._script_exit: Optional[int] = None
         self._shutdown: Optional[defer.Deferred] = None
+        self._kill_all = False
         self._terms = 0
         self._port_file: Optional[tuple[str, str]] = None
         self.ready: defer.Deferred = defer.Deferred()
@@ -549,6 +550,7 @@ class PantasksServer(service.Service):
         who = f" requested by {by}" if by else ""
         count = len(scheduler.jobs)
         jobs = f"{count} running job{'' if count == 1 else 's'}"
+        self._kill_all = self._kill_all or now
         if self._shutdown is not None:
             if now:
                 self._say_info(f"shutdown now{who}: killing {jobs}")
@@ -567,6 +569,10 @@ class PantasksServer(service.Service):
         return self._shutdown
 
     def _finish(self, code: int) -> None:
+        containment = getattr(self.engine, "containment", None)
+        if self._kill_all and containment is not None:
+            # shutdown now: nothing any job, exec or backtick started survives.
+            containment.kill_all()
         self.exit_code = code
         if not self.ready.called:
             self.ready.callback(None)  # finished without listening
@@ -698,6 +704,7 @@ def build(
     env: Optional[dict[str, str]] = None,
     runner: Any = None,
     on_fatal: Optional[Callable[[str], None]] = None,
+    containment: Any = None,
 ) -> tuple[service.MultiService, PantasksServer]:
     """
     The service tree for parsed C{options}.
@@ -706,6 +713,9 @@ def build(
         L{pantasks.net.logsink.ServerLog} on the configured files).
     @param say: prints a note for the person starting the server (the
         generated password); default: the log.
+    @param containment: keeps jobs' process trees within reach; default,
+        when C{runner} is None (a real server): a subreaper
+        L{pantasks.exec.contain.Containment} on C{reactor}.
     @raise StartupError: the password file cannot be written.
     @raise OSError: a log file cannot be opened.
     """
@@ -757,6 +767,10 @@ def build(
         return found
 
     raise_nofile_limit()
+    if containment is None and runner is None:
+        from pantasks.exec.contain import Containment
+
+        containment = Containment(reactor)
     conf = settings.conf
     engine = make_engine(
         reactor,
@@ -766,6 +780,7 @@ def build(
         max_output_bytes=conf.jobs.max_output_bytes,
         kill_grace=conf.jobs.kill_grace,
         slicer=Slicer(reactor, conf.limits.slice),
+        containment=containment,
     )
     engine.scheduler.macro_budget = conf.limits.macro_cpu or None
     engine.interp.set_limits(Limits(

@@ -30,6 +30,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from pantasks.exec.contain import Containment
 from pantasks.exec.interfaces import IJobRunner, JobSpec
 from pantasks.exec.spawn import spawn_in_session
 from pantasks.exec.result import (
@@ -70,6 +71,11 @@ except OSError as e:
     sys.stderr.write("pantasks: cannot run %r: %s\\n" % (sys.argv[2], e.strerror))
     os._exit(127 if e.errno == 2 else 126)
 """
+
+
+def _tree_key(job_id: int) -> str:
+    """The containment key of a job's process tree."""
+    return f"job{job_id}"
 
 
 def raise_nofile_limit() -> tuple[int, int]:
@@ -287,6 +293,7 @@ class LocalRunner:
         setsid: str | None = _AUTO,
         nice: str | None = _AUTO,
         killpg: Callable[[int, int], None] = os.killpg,
+        containment: Containment | None = None,
     ) -> None:
         """
         @param reactor: provides C{IReactorTime} and C{IReactorProcess}.
@@ -298,6 +305,9 @@ class LocalRunner:
         @param nice: path of coreutils C{nice}, likewise.
         @param killpg: how to signal a process group (a parameter for tests
             that run without real processes).
+        @param containment: finds and kills what a job started outside its
+            process group (the server passes one that is a subreaper);
+            default: tag-based only, no subreaper, no reaping.
         """
         self._reactor = reactor
         self.max_output_bytes = max_output_bytes
@@ -306,6 +316,8 @@ class LocalRunner:
         self._setsid = shutil.which("setsid") if setsid is _AUTO else setsid
         self._nice = shutil.which("nice") if nice is _AUTO else nice
         self._killpg = killpg
+        self.containment = (containment if containment is not None
+                            else Containment(subreaper=False))
         self._jobs: dict[int, _Job] = {}
         self._stopping = False
         self._stop_waiters: list[defer.Deferred[None]] = []
@@ -334,6 +346,8 @@ class LocalRunner:
             )
         env = os.environ if spec.env is None else spec.env
         found, err = resolve_command(name, env.get("PATH"), spec.cwd)
+        # Every process of the job inherits the tag, however it detaches.
+        env = self.containment.tagged_env(env, _tree_key(spec.job_id))
         if found is None:
             status = STATUS_NOT_FOUND if err == errno.ENOENT else STATUS_CANNOT_RUN
             return self._spawnfail(
@@ -493,8 +507,19 @@ class LocalRunner:
         """
         Send C{sig} to the job's process group; if there is no such group
         (the child has not reached setsid() yet, or it has gone), to the
-        job's own process while it lives.
+        job's own process while it lives.  Then to every other process of
+        the job's tree (those that left the group with setsid/setpgid or
+        daemonised): see L{pantasks.exec.contain}.
         """
+        self._signal_group(job, sig)
+        root = job.pid if not job.exited else None
+        key = _tree_key(job.spec.job_id)
+        if sig == signal.SIGKILL:
+            self.containment.kill_tree(key, root)
+        else:
+            self.containment.signal_tree(key, sig, root)
+
+    def _signal_group(self, job: _Job, sig: int) -> None:
         if job.pid is not None:
             try:
                 self._killpg(job.pid, sig)

@@ -728,7 +728,8 @@ class KillSequenceTests(unittest.TestCase):
         self.assertEqual(args, ["/x/setsid", "--", "sleep", "60"])
         self.assertEqual((fds[1], fds[2]), ("r", "r"))
         self.assertEqual(os.readlink(f"/proc/self/fd/{fds[0]}"), "/dev/null")
-        self.assertIs(env, os.environ)
+        # The server's environment plus the tag of the job's process tree.
+        self.assertEqual(env, dict(os.environ, PANTASKS_TREE=f"{os.getpid()}:job1"))
         self.runner.kill(1)
         self.reactor.advance(5)
 
