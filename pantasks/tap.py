@@ -720,7 +720,7 @@ def build(
     @raise OSError: a log file cannot be opened.
     """
     from pantasks.engine import make_engine
-    from pantasks.exec.local import raise_nofile_limit
+    from pantasks.exec.local import close_inherited_on_exec, raise_nofile_limit
     from pantasks.lang.driver import Slicer
     from pantasks.lang.policy import Limits
     from pantasks.net.commands import ServerHooks, install
@@ -767,6 +767,7 @@ def build(
         return found
 
     raise_nofile_limit()
+    close_inherited_on_exec()
     if containment is None and runner is None:
         from pantasks.exec.contain import Containment
 

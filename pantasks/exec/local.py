@@ -33,6 +33,7 @@ from zope.interface import implementer
 from pantasks.exec.contain import Containment
 from pantasks.exec.interfaces import IJobRunner, JobSpec
 from pantasks.exec.spawn import spawn_in_session
+from pantasks.safeopen import FileRefused, open_output
 from pantasks.exec.result import (
     CRASH,
     EXIT,
@@ -73,6 +74,17 @@ except OSError as e:
 """
 
 
+def _descriptor_note() -> str:
+    """Why a job could not get descriptors, for its error line."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return f" (the server's limit is {soft} open files)"
+    return (f" (the server has {used} of its {soft} open files in use; "
+            "raise the limit, see pantasks_server(8))")
+
+
 def _tree_key(job_id: int) -> str:
     """The containment key of a job's process tree."""
     return f"job{job_id}"
@@ -104,6 +116,39 @@ def raise_nofile_limit() -> tuple[int, int]:
         except (OSError, ValueError):
             continue
     return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def close_inherited_on_exec() -> int:
+    """
+    Mark every descriptor above 2 that this process inherited (or left
+    inheritable) close-on-exec, so jobs never receive them.
+
+    Python opens its own descriptors close-on-exec; anything else was
+    handed to the server by whoever started it (a shell keeps fd 255).
+    Left as they are, they leak into every job, and one at or above the
+    soft C{RLIMIT_NOFILE} makes C{posix_spawn} fail with C{EBADF} for every
+    job (Twisted asks it to close the descriptors the child must not keep).
+
+    @return: how many descriptors were marked.
+    """
+    import fcntl
+
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return 0
+    marked = 0
+    for fd in fds:
+        if fd <= 2:
+            continue
+        try:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFD)
+            if not flags & fcntl.FD_CLOEXEC:
+                fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
+                marked += 1
+        except OSError:
+            continue
+    return marked
 
 
 def resolve_command(
@@ -165,13 +210,13 @@ class _Stream:
         if self.path is None:
             return
         try:
-            self.fd = os.open(
-                self.path,
-                os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
-                0o666,
-            )
-        except OSError as e:
-            self.messages.append(f"unable to open {self.name} dump file {self.path}: {e.strerror}")
+            # Never blocks (a FIFO, a device), only a regular file or /dev/null.
+            self.fd = open_output(self.path)
+        except FileRefused as e:
+            why = str(e)
+            if why == os.strerror(errno.EMFILE):
+                why += _descriptor_note()
+            self.messages.append(f"unable to open {self.name} dump file {self.path}: {why}")
 
     def write(self, data: bytes) -> None:
         self.buffer.write(data)
@@ -383,6 +428,8 @@ class LocalRunner:
             job.stderr.close()
             if isinstance(e, OSError):
                 why = e.strerror or str(e)
+                if e.errno in (errno.EMFILE, errno.ENFILE):
+                    why += _descriptor_note()
             else:
                 self.log.failure("spawning job {job_id}", job_id=spec.job_id)
                 why = str(e) or type(e).__name__

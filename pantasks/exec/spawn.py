@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import resource
 import signal
 from typing import Any, Optional
 
@@ -43,11 +44,19 @@ if _HELPERS:
             if uid is not None or gid is not None or path is not None:
                 return False
             state = []
+            limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
             for fd in _process._listOpenFDs():
                 try:
-                    state.append((fd, fcntl.fcntl(fd, fcntl.F_GETFD, fcntl.FD_CLOEXEC)))
+                    flags = fcntl.fcntl(fd, fcntl.F_GETFD)
                 except OSError:
-                    pass
+                    continue
+                if fd >= limit and not flags & fcntl.FD_CLOEXEC:
+                    # posix_spawn refuses to name a descriptor at or above
+                    # the soft limit (EBADF for every job), so one inherited
+                    # there is closed by exec instead.
+                    fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
+                    flags |= fcntl.FD_CLOEXEC
+                state.append((fd, flags & fcntl.FD_CLOEXEC))
             ignored = [s for s in range(1, signal.NSIG) if signal.getsignal(s) == signal.SIG_IGN]
             self.pid = os.posix_spawnp(
                 executable,

@@ -20,6 +20,7 @@ from pantasks.lang.names import check_name, is_safe_name
 from pantasks.lang.numbers import finite, int_of_digits, parse_whole
 from pantasks.lang.registry import READS, RUNS, WRITES, CommandTable
 from pantasks.lang.source import is_end
+from pantasks.safeopen import output_problem
 from pantasks.sched.model import SPECIAL_EXITS, Task
 from pantasks.sched.render import (
     compile_task_regex,
@@ -272,7 +273,11 @@ def _dump(ctx: Context, argv: list[str], attr: str) -> int:
     task = _target(ctx)
     if len(argv) != 2:
         raise UsageError(f"USAGE: {argv[0]} (filename|NULL)")
-    setattr(task, attr, None if argv[1].upper() == "NULL" else argv[1])
+    path = None if argv[1].upper() == "NULL" or argv[1] == "" else argv[1]
+    problem = None if path is None else output_problem(path)
+    if problem is not None:
+        raise ScriptError(f"{argv[0]}: cannot write to '{quote(path)}': {problem}")
+    setattr(task, attr, path)
     return 1
 
 

@@ -448,7 +448,10 @@ class Scheduler(service.Service):
             return True
         used = _open_fds()
         has_jobs = task.npending > 0
-        reserve = self.fd_reserve if has_jobs else min(16, self.fd_reserve)
+        # Under a small limit (prlimit --nofile=64) a fixed reserve would
+        # leave one job at a time: keep at most an eighth of the limit.
+        most = min(self.fd_reserve, max(soft // 8, 4))
+        reserve = most if has_jobs else min(16, most)
         if used + need + reserve <= soft:
             if task.fd_blocked:
                 task.fd_blocked = False

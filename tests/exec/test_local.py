@@ -868,7 +868,9 @@ class KillSequenceTests(unittest.TestCase):
         [result] = self.results
         self.assertEqual(result.state, SPAWNFAIL)
         self.assertEqual(result.exit_status, 126)
-        self.assertEqual(result.stderr, b"pantasks: cannot run 'sleep': Too many open files\n")
+        self.assertRegex(result.stderr, rb"^pantasks: cannot run 'sleep': Too many open files "
+                                        rb"\(the server has \d+ of its \d+ open files in use; "
+                                        rb"raise the limit, see pantasks_server\(8\)\)\n$")
         with open(err, "rb") as f:
             self.assertEqual(f.read(), result.stderr)
         self.assertEqual(self.runner.running(), 0)

@@ -19,6 +19,7 @@ from pantasks.lang.errors import ExprError, ScriptError, UsageError
 from pantasks.lang.text import atof, quote
 from pantasks.lang.numbers import whole
 from pantasks.lang.registry import FILES, READS, RUNS, SESSION, VARIABLES, WRITES, command
+from pantasks.safeopen import FileRefused, open_output
 
 #: The longest C{sleep}, in seconds (C's C{sleep} takes an unsigned int;
 #: this is about 68 years, and keeps the reactor's timers sane).
@@ -186,12 +187,14 @@ def cmd_output(ctx: Context, argv: list[str]) -> int:
     if target in ("stdout", "stderr"):
         setattr(sink, attr, None)
         return 1
-    try:
-        setattr(sink, attr, open(target, "a", encoding="utf-8", errors="replace"))
-    except (OSError, ValueError) as e:  # ValueError: a NUL in the name
+    try:  # never blocks on a FIFO or a device
+        f = open(target, "a", encoding="utf-8", errors="replace",
+                 opener=lambda path, flags: open_output(path))
+    except (FileRefused, ValueError) as e:  # ValueError: a NUL in the name
         setattr(sink, attr, None)
-        why = e.strerror if isinstance(e, OSError) else "invalid file name"
+        why = e if isinstance(e, FileRefused) else "invalid file name"
         raise ScriptError(f"cannot open {quote(target)}: {why}") from None
+    setattr(sink, attr, f)
     return 1
 
 

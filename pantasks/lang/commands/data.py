@@ -33,6 +33,7 @@ from pantasks.lang.metadata import queue_to_book_steps
 from pantasks.lang.policy import check_value, check_values, value_too_long
 from pantasks.lang.queues import WHITESPACE, Queue, QueueChanged, c_atoi
 from pantasks.lang.registry import READS, RUNS, VARIABLES, WRITES, command
+from pantasks.safeopen import FileRefused, open_output
 
 
 def _need_queue(ctx: Context, name: str) -> Queue:
@@ -296,10 +297,11 @@ def queuesave(ctx: Context, argv: list[str]) -> int:
     q = _need_queue(ctx, argv[1])
     if not len(q):
         return 1
-    try:
-        with open(argv[2], "a", encoding="utf-8", errors="surrogateescape") as f:
+    try:  # never blocks on a FIFO or a device
+        with open(argv[2], "a", encoding="utf-8", errors="surrogateescape",
+                  opener=lambda path, flags: open_output(path)) as f:
             f.write("".join(line + "\n" for line in q))
-    except (OSError, ValueError):  # ValueError: a NUL in the name
+    except (FileRefused, OSError, ValueError):  # ValueError: a NUL in the name
         raise CommandError(f"unable to open output file {argv[2]}") from None
     return 1
 

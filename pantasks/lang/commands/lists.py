@@ -37,6 +37,7 @@ from pantasks.lang.numbers import whole
 from pantasks.lang.policy import check_values, value_too_long
 from pantasks.lang.registry import FILES, RUNS, VARIABLES, command
 from pantasks.lang.words import split_words
+from pantasks.safeopen import FileRefused, open_input
 
 USAGE = (
     "USAGE: list (root) [-x|-exec (command) | -split (words) | "
@@ -206,10 +207,11 @@ def list_command(ctx: Context, argv: list[str]) -> Generator[Any, Any, Any]:
     if filename is not None:
         if len(argv) != 2:
             raise UsageError("USAGE: list (root) -file (filename)")
-        try:
-            with open(filename, encoding="utf-8", errors="replace", newline="") as f:
+        try:  # never blocks on a FIFO or a device
+            with open(filename, encoding="utf-8", errors="replace", newline="",
+                      opener=lambda path, flags: open_input(path)) as f:
                 text = f.read()
-        except (OSError, ValueError):
+        except (FileRefused, OSError, ValueError):
             raise CommandError(f"cannot open file {filename} for list") from None
         yield from store_list_steps(ctx, name, file_lines(text), excel)
         return 1
