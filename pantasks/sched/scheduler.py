@@ -449,8 +449,8 @@ class Scheduler(service.Service):
         used = _open_fds()
         has_jobs = task.npending > 0
         # Under a small limit (prlimit --nofile=64) a fixed reserve would
-        # leave one job at a time: keep at most an eighth of the limit.
-        most = min(self.fd_reserve, max(soft // 8, 4))
+        # leave one job at a time: keep at most a quarter of the limit.
+        most = min(self.fd_reserve, max(soft // 4, 4))
         reserve = most if has_jobs else min(16, most)
         if used + need + reserve <= soft:
             if task.fd_blocked:

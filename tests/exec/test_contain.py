@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -174,7 +175,7 @@ class RunnerContainmentTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_timeout_ends_every_descendant(self):
         tokens = [marker(20 + i) for i in range(4)]
-        d = self.runner.start(JobSpec(2, ["sh", "-c", escaping_script(20)], timeout=1.5))
+        d = self.runner.start(JobSpec(2, ["sh", "-c", escaping_script(20)], timeout=5))
         yield self.wait_for(tokens)
         result = yield d
         self.assertEqual(result.state, TIMEOUT)
@@ -250,8 +251,9 @@ def _connect(server: ServerProcess) -> Conn:
 
 def test_server_kill_and_timeout_leave_nothing(server: ServerProcess) -> None:
     c = _connect(server)
-    _define(c, "tkill", escaping_script(40))
-    _define(c, "ttime", escaping_script(50), ["periods -timeout 2"])
+    # (the default timeout is 1 s, as in the original)
+    _define(c, "tkill", escaping_script(40), ["periods -timeout 0"])
+    _define(c, "ttime", escaping_script(50), ["periods -timeout 8"])
     kill_tokens = [marker(40 + i) for i in range(4)]
     time_tokens = [marker(50 + i) for i in range(4)]
     assert c.ask("run")[1] == "STATUS 1"
@@ -260,10 +262,9 @@ def test_server_kill_and_timeout_leave_nothing(server: ServerProcess) -> None:
     daemon = live_with(marker(42))
     assert daemon and daemon[0][1] == server.proc.pid, ps_lines(RUN)
     lines, _ = c.ask("jobs")
-    [job_id] = [ln.split()[0] for ln in lines if "tkill" in ln] or [None]
-    assert job_id is not None, lines
+    [job_id] = [m.group(1) for ln in lines for m in [re.search(r"(\d+): tkill ", ln)] if m]
     assert c.ask("stop")[1] == "STATUS 1"
-    c.ask(f"kill {job_id}")
+    assert c.ask(f"kill {job_id}") == (["O job removed"], "STATUS 1")
     assert _wait(lambda: not any(live_with(t) for t in kill_tokens)), ps_lines(RUN)
     assert _wait(lambda: not any(live_with(t) for t in time_tokens)), ps_lines(RUN)
     # Nothing re-parented to the server stays a zombie.
