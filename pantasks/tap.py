@@ -769,9 +769,10 @@ def build(
     raise_nofile_limit()
     close_inherited_on_exec()
     if containment is None and runner is None:
-        from pantasks.exec.contain import Containment
+        from pantasks.exec import contain
 
-        containment = Containment(reactor)
+        containment = contain.Containment(reactor)
+        contain.install(containment)  # exec and backticks use it too
     conf = settings.conf
     engine = make_engine(
         reactor,

@@ -9,6 +9,7 @@ group), so a timeout or a shutdown can kill everything it started.
 from __future__ import annotations
 
 import codecs
+import itertools
 import os
 import signal
 from typing import Any, Optional
@@ -16,6 +17,8 @@ from typing import Any, Optional
 from twisted.internet import error as ierror
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
+
+from pantasks.exec import contain
 
 
 def _shell() -> str:
@@ -25,9 +28,15 @@ def _shell() -> str:
 def _spawn(reactor: Any, proto: ProcessProtocol, command: str, shell: str = "/bin/sh") -> Any:
     argv = ["setsid", shell, "-c", command] if _SETSID else [shell, "-c", command]
     exe = _SETSID or shell
+    # Tag the tree, so a kill reaches what the command detached too.
+    proto.tree = f"cmd{next(_TREES)}"
     return reactor.spawnProcess(
-        proto, exe, argv, env=os.environ.copy(), childFDs={0: "w", 1: "r", 2: "r"}
+        proto, exe, argv, env=contain.current().tagged_env(None, proto.tree),
+        childFDs={0: "w", 1: "r", 2: "r"},
     )
+
+
+_TREES = itertools.count(1)
 
 
 def _find_setsid() -> Optional[str]:
@@ -45,15 +54,17 @@ def _kill_group(transport: Any) -> None:
     """SIGKILL the session a command runs in (all it started), or the
     command alone if its group is gone."""
     pid = getattr(transport, "pid", None)
-    if not pid:
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
+    tree = getattr(getattr(transport, "proto", None), "tree", None)
+    if pid:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
         except OSError:
-            pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    if tree is not None:  # what left the session (setsid, daemons)
+        contain.current().kill_tree(tree, pid)
 
 
 def _cancellable(proto: ProcessProtocol) -> Deferred:

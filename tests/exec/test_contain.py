@@ -134,9 +134,8 @@ def test_table_descendants_and_tag() -> None:
 # -- the runner ---------------------------------------------------------------------
 
 
-class RunnerContainmentTests(unittest.TestCase):
-    """L{LocalRunner} ends the whole tree of a killed or timed-out job,
-    found by its tag (no subreaper here)."""
+class _RealProcesses(unittest.TestCase):
+    """A runner on the real reactor, and waits on real processes."""
 
     def setUp(self) -> None:
         self.runner = LocalRunner(reactor, kill_grace=0.5, drain_grace=0.2)
@@ -160,6 +159,11 @@ class RunnerContainmentTests(unittest.TestCase):
             if not left or reactor.seconds() > deadline:
                 return left
             yield task.deferLater(reactor, 0.05, lambda: None)
+
+
+class RunnerContainmentTests(_RealProcesses):
+    """L{LocalRunner} ends the whole tree of a killed or timed-out job,
+    found by its tag (no subreaper here)."""
 
     @defer.inlineCallbacks
     def test_kill_ends_every_descendant(self):
@@ -198,6 +202,31 @@ class RunnerContainmentTests(unittest.TestCase):
         yield d2
         left = yield self.gone([other])
         self.assertEqual(left, [])
+
+
+class ExecContainmentTests(_RealProcesses):
+    """The language's C{exec} timeout ends what the command detached
+    (L{pantasks.lang.process} tags its trees through L{contain.current})."""
+
+    @defer.inlineCallbacks
+    def test_exec_timeout_ends_every_descendant(self):
+        from pantasks.lang.context import CollectingSink
+        from pantasks.lang.interp import Interpreter
+
+        sink = CollectingSink()
+        interp = Interpreter(reactor=reactor, log_sink=sink)
+        ctx = interp.new_context(sink)
+        script = Path(self.mktemp() + ".sh")
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(escaping_script(70))
+        tokens = [marker(70 + i) for i in range(4)]
+        d = interp.execute_text(ctx, f"exec -timeout 5 sh {script}", "x.pro")
+        yield self.wait_for(tokens)
+        status = yield d
+        self.assertEqual(status, 0)
+        self.assertIn("timeout on", sink.stderr())
+        left = yield self.gone(tokens)
+        self.assertEqual(left, [], ps_lines(RUN))
 
 
 # -- a real server ------------------------------------------------------------------
