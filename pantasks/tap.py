@@ -569,7 +569,7 @@ class PantasksServer(service.Service):
         return self._shutdown
 
     def _finish(self, code: int) -> None:
-        containment = getattr(self.engine, "containment", None)
+        containment = self.engine.containment
         if self._kill_all and containment is not None:
             # shutdown now: nothing any job, exec or backtick started survives.
             containment.kill_all()
