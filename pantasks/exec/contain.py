@@ -322,21 +322,11 @@ def _twisted_children() -> Iterable[int]:
     return list(process.reapProcessHandlers)
 
 
-_current: Optional[Containment] = None
 
+def install(containment: Optional[Containment]) -> None:
+    """Let the language's shell commands (C{exec}, C{!}, backticks,
+    C{-x} options) tag their trees with C{containment} and kill them
+    whole (None: undo)."""
+    from pantasks.lang import process
 
-def install(containment: Containment) -> None:
-    """Make C{containment} the one L{current} returns (the server's)."""
-    global _current
-    _current = containment
-
-
-def current() -> Containment:
-    """The process-wide L{Containment}: the server's once installed, else
-    a tag-only one (no subreaper), so callers without access to the
-    engine (the language's C{exec} and backticks) can tag and kill the
-    trees they start."""
-    global _current
-    if _current is None:
-        _current = Containment(subreaper=False)
-    return _current
+    process.trees = containment

@@ -32,8 +32,6 @@ from zope.interface import implementer
 
 from pantasks.exec.contain import Containment
 from pantasks.exec.interfaces import IJobRunner, JobSpec
-from pantasks.exec.spawn import spawn_in_session
-from pantasks.safeopen import FileRefused, open_output
 from pantasks.exec.result import (
     CRASH,
     EXIT,
@@ -45,6 +43,8 @@ from pantasks.exec.result import (
     JobResult,
     TailBuffer,
 )
+from pantasks.exec.spawn import spawn_in_session
+from pantasks.lang.safeopen import FileRefused, open_output
 
 #: The search path C{execvp} uses when the environment has no C{PATH}.
 DEFAULT_PATH = "/bin:/usr/bin"

@@ -18,7 +18,11 @@ from twisted.internet import error as ierror
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
 
-from pantasks.exec import contain
+#: What tags a command's process tree and kills it whole, found again
+#: after it detached: the server installs its
+#: L{pantasks.exec.contain.Containment} here (C{contain.install}; a layer
+#: above this one).  None: the command's session only.
+trees: Any = None
 
 
 def _shell() -> str:
@@ -30,10 +34,8 @@ def _spawn(reactor: Any, proto: ProcessProtocol, command: str, shell: str = "/bi
     exe = _SETSID or shell
     # Tag the tree, so a kill reaches what the command detached too.
     proto.tree = f"cmd{next(_TREES)}"
-    return reactor.spawnProcess(
-        proto, exe, argv, env=contain.current().tagged_env(None, proto.tree),
-        childFDs={0: "w", 1: "r", 2: "r"},
-    )
+    env = os.environ.copy() if trees is None else trees.tagged_env(None, proto.tree)
+    return reactor.spawnProcess(proto, exe, argv, env=env, childFDs={0: "w", 1: "r", 2: "r"})
 
 
 _TREES = itertools.count(1)
@@ -63,8 +65,8 @@ def _kill_group(transport: Any) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-    if tree is not None:  # what left the session (setsid, daemons)
-        contain.current().kill_tree(tree, pid)
+    if tree is not None and trees is not None:  # what left the session
+        trees.kill_tree(tree, pid)
 
 
 def _cancellable(proto: ProcessProtocol) -> Deferred:

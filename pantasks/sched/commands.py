@@ -15,12 +15,12 @@ from typing import Any
 from pantasks import __version__
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ScriptError, UsageError
-from pantasks.lang.text import quote
 from pantasks.lang.names import check_name, is_safe_name
 from pantasks.lang.numbers import finite, int_of_digits, parse_whole
 from pantasks.lang.registry import READS, RUNS, WRITES, CommandTable
+from pantasks.lang.safeopen import output_problem
 from pantasks.lang.source import is_end
-from pantasks.safeopen import output_problem
+from pantasks.lang.text import quote
 from pantasks.sched.model import SPECIAL_EXITS, Task
 from pantasks.sched.render import (
     compile_task_regex,

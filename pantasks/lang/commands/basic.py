@@ -16,10 +16,10 @@ from pantasks.lang import expr as _expr
 from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.context import Context
 from pantasks.lang.errors import ExprError, ScriptError, UsageError
-from pantasks.lang.text import atof, quote
 from pantasks.lang.numbers import whole
 from pantasks.lang.registry import FILES, READS, RUNS, SESSION, VARIABLES, WRITES, command
-from pantasks.safeopen import FileRefused, open_output
+from pantasks.lang.safeopen import FileRefused, open_output
+from pantasks.lang.text import atof, quote
 
 #: The longest C{sleep}, in seconds (C's C{sleep} takes an unsigned int;
 #: this is about 68 years, and keeps the reactor's timers sane).

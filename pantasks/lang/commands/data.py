@@ -26,14 +26,14 @@ from typing import Any, Callable, Generator, Optional
 
 from pantasks.lang.args import take_flag, take_value
 from pantasks.lang.books import Book, BookStore, Page
+from pantasks.lang.chunks import chunked, run_steps
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
-from pantasks.lang.chunks import chunked, run_steps
 from pantasks.lang.metadata import queue_to_book_steps
 from pantasks.lang.policy import check_value, check_values, value_too_long
 from pantasks.lang.queues import WHITESPACE, Queue, QueueChanged, c_atoi
 from pantasks.lang.registry import READS, RUNS, VARIABLES, WRITES, command
-from pantasks.safeopen import FileRefused, open_output
+from pantasks.lang.safeopen import FileRefused, open_output
 
 
 def _need_queue(ctx: Context, name: str) -> Queue:

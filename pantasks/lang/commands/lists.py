@@ -32,12 +32,12 @@ from pantasks.lang.chunks import CHUNK
 from pantasks.lang.commands.strings import c_atof, c_atoi
 from pantasks.lang.context import Context
 from pantasks.lang.errors import CommandError, UsageError
-from pantasks.lang.text import quote
 from pantasks.lang.numbers import whole
 from pantasks.lang.policy import check_values, value_too_long
 from pantasks.lang.registry import FILES, RUNS, VARIABLES, command
+from pantasks.lang.safeopen import FileRefused, open_input
+from pantasks.lang.text import quote
 from pantasks.lang.words import split_words
-from pantasks.safeopen import FileRefused, open_input
 
 USAGE = (
     "USAGE: list (root) [-x|-exec (command) | -split (words) | "

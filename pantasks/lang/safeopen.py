@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_safeopen -*-
+# -*- test-case-name: tests.lang.test_safeopen -*-
 """Opening the files scripts name, without ever blocking the server.
 
 A task's C{stdout}/C{stderr} dump file, an C{output} redirection, a

@@ -1,5 +1,5 @@
-# -*- test-case-name: tests.test_safeopen -*-
-"""L{pantasks.safeopen}: files scripts name are opened without ever
+# -*- test-case-name: tests.lang.test_safeopen -*-
+"""L{pantasks.lang.safeopen}: files scripts name are opened without ever
 blocking, and only when they are regular files (or /dev/null)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from pantasks.safeopen import FileRefused, open_input, open_output, output_problem
+from pantasks.lang.safeopen import FileRefused, open_input, open_output, output_problem
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +86,7 @@ def test_fifo_with_reader_refused(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        import pantasks.safeopen as so
+        import pantasks.lang.safeopen as so
 
         real = so.output_problem
         so.output_problem = lambda path: None  # as if it were a file when looked at
