@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, NoReturn, Optional
 from twisted.internet import defer
 
 from pantasks import __version__
-from pantasks.cli.prompt import read_command, setup_readline
+from pantasks.cli.prompt import Terminal, read_command, setup_readline
 from pantasks.config import ConfigError, PtolemyConfig, load_ptolemy_config
 from pantasks.lang.context import Context, Origin, OutputSink
 from pantasks.lang.errors import ScriptError
@@ -236,6 +236,9 @@ class ClientShell:
         self.exit_code: Optional[int] = None
         self.failed = False
         self.lost = False
+        self.terminal: Optional[Terminal] = (
+            Terminal(self.stdout) if interactive and self.stdin is sys.stdin else None)
+        self.busy = False
         self._complete_info: Optional[dict[str, list[str]]] = None
         self._matches: list[str] = []
 
@@ -263,6 +266,9 @@ class ClientShell:
     def message(self, text: str) -> None:
         """One line of the client's own to standard error (never redirected
         by C{output})."""
+        if self.terminal is not None:
+            self.terminal.write(f"{PROG}: {text}\n", self.stderr)
+            return
         self.stderr.write(f"{PROG}: {text}\n")
         self.stderr.flush()
 
@@ -277,6 +283,11 @@ class ClientShell:
 
     def _event(self, kind: str, text: str) -> None:
         """C{L}/C{J} lines (after C{watch on}) and stray output."""
+        if self.terminal is not None:  # above the prompt, which is redrawn
+            stream = self.stderr if kind not in ("L", "J", "O") else self.stdout
+            prefix = {"L": "[log] ", "J": "[job] "}.get(kind, "")
+            self.terminal.write(f"{prefix}{text}\n", stream)
+            return
         if kind == "L":
             self.sink.out(f"[log] {text}\n")
         elif kind == "J":
@@ -622,14 +633,17 @@ class ClientShell:
         @return: a Deferred firing with 1 (success) or 0.
         """
         items = [(ln.strip(), Origin(None, n)) for n, ln in enumerate(lines, 1) if ln.strip()]
+        self.busy = True
         d = self.interp.execute(self.ctx, items)
 
         def done(status: int) -> int:
+            self.busy = False
             if not status:
                 self.failed = True
             return status
 
         def oops(failure: Any) -> int:  # a bug: one line, never a traceback
+            self.busy = False
             self.message(f"internal error: {failure.getErrorMessage()}")
             self.failed = True
             return 0
@@ -726,11 +740,17 @@ class ClientShell:
     def read_line(self, prompt: str) -> Optional[str]:
         """One line from the user or the pipe; None at end of input."""
         if self.interactive and self.stdin is sys.stdin:
+            terminal = self.terminal
+            if terminal is not None:
+                terminal.reading(prompt)
             try:
                 return input(prompt)
             except EOFError:
                 self.stdout.write("\n")
                 return None
+            finally:
+                if terminal is not None:
+                    terminal.idle()
         if self.interactive:
             self.stdout.write(prompt)
             self.stdout.flush()
@@ -759,6 +779,23 @@ class ClientShell:
         if self.interactive and self.stdin is sys.stdin:
             setup_readline(self.interp, self.complete)
         threading.Thread(target=self.prompt_loop, name="prompt", daemon=True).start()
+
+    def interrupt(self) -> None:
+        """Control-C at a terminal, as in bash and redis-cli: a running
+        command is interrupted (a server request with C{INTERRUPT}, a
+        command of the client's own by cancelling it); at the prompt the
+        half-typed line is dropped, and an empty one gets a hint."""
+        if self.busy:
+            proto = self.protocol
+            if proto is not None and proto.pending:
+                proto.interrupt()
+                return
+            execution = getattr(self.ctx, "execution", None)
+            if execution is not None:
+                execution.cancel("Ctrl-C")
+            return
+        if self.terminal is not None:
+            self.terminal.interrupt_line("(type quit or press Ctrl-D to leave pantasks_client)")
 
     # -- start and finish (reactor thread) ---------------------------------------
     @property
@@ -851,10 +888,12 @@ def _isatty(stream: Any) -> bool:
 
 
 def _install_sigint(shell: ClientShell) -> None:
-    """At a terminal, interrupt is ignored (as in the original: use quit);
-    from a pipe it ends the client with status 130."""
+    """At a terminal, Control-C clears the line or interrupts the running
+    command (L{ClientShell.interrupt}); from a pipe it ends the client
+    with status 130."""
     if shell.interactive:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT,
+                      lambda *_: shell.reactor.callFromThread(shell.interrupt))
     else:
         signal.signal(
             signal.SIGINT,

@@ -69,3 +69,132 @@ def setup_readline(
     readline.set_completer_delims(" \t\n;")
     readline.set_completer(complete or complete_names)
     readline.parse_and_bind("tab: complete")
+
+
+class Terminal:
+    """
+    The terminal the prompt thread reads from, as the reactor thread sees
+    it: lines that arrive while the user types (watch lines, job output,
+    "connection lost") are written above the prompt, and the prompt and
+    the half-typed line are drawn again below them; Control-C at the
+    prompt clears the half-typed line, as in bash.
+
+    The prompt thread calls L{reading} before C{input()} and L{idle}
+    after; everything else runs on the reactor thread.
+    """
+
+    def __init__(self, out: Any = None) -> None:
+        import sys
+        import threading
+
+        self.out = out if out is not None else sys.stdout
+        self.prompt: Optional[str] = None
+        self._lock = threading.Lock()
+
+    def reading(self, prompt: str) -> None:
+        """The prompt thread shows C{prompt} and waits for a line."""
+        with self._lock:
+            self.prompt = prompt
+
+    def idle(self) -> None:
+        """The prompt thread has its line (a command runs now)."""
+        with self._lock:
+            self.prompt = None
+
+    def write(self, text: str, stream: Any = None) -> None:
+        """Write C{text} (whole lines) to C{stream} (default: L{out});
+        at the prompt, above it, and then draw the prompt again."""
+        stream = stream if stream is not None else self.out
+        with self._lock:
+            prompt = self.prompt
+            if prompt is None:
+                stream.write(text)
+                stream.flush()
+                return
+            typed = line_buffer()
+            self.out.write("\r" + " " * (len(prompt) + len(typed)) + "\r")
+            self.out.flush()
+            stream.write(text if text.endswith("\n") else text + "\n")
+            stream.flush()
+            if not redisplay():
+                self.out.write(prompt + typed)
+                self.out.flush()
+
+    def interrupt_line(self, hint: str) -> None:
+        """Control-C at the prompt: drop the half-typed line (C{^C}, then
+        a fresh prompt), or, on an empty line, say C{hint}."""
+        with self._lock:
+            prompt = self.prompt
+            if prompt is None:
+                return
+            typed = line_buffer()
+            cleared = clear_line_buffer() if typed else True
+            self.out.write("^C\n" if typed else f"^C\n{hint}\n")
+            self.out.flush()
+            if not (cleared and redisplay()):
+                self.out.write(prompt)
+                self.out.flush()
+
+
+def _libreadline() -> Any:
+    """GNU readline as loaded by Python's readline module (through ctypes),
+    or None: its C functions that the module does not offer."""
+    global _RL
+    if _RL is not None:
+        return _RL or None
+    _RL = False
+    try:
+        import ctypes
+
+        import readline  # noqa: F401  (loads the library)
+
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            paths = [line.split()[-1] for line in maps if "libreadline" in line]
+        if paths:
+            _RL = ctypes.CDLL(paths[0])
+    except (ImportError, OSError):
+        pass
+    return _RL or None
+
+
+_RL: Any = None
+
+
+def line_buffer() -> str:
+    """What the user has typed on the current line, or empty."""
+    try:
+        import readline
+
+        return readline.get_line_buffer()
+    except ImportError:  # pragma: no cover
+        return ""
+
+
+def clear_line_buffer() -> bool:
+    """Empty readline's current line (C{rl_replace_line("", 0)});
+    False when that cannot be done."""
+    lib = _libreadline()
+    if lib is None:
+        return False
+    try:
+        import ctypes
+
+        lib.rl_replace_line(b"", 0)
+        ctypes.c_int.in_dll(lib, "rl_point").value = 0
+        return True
+    except (AttributeError, ValueError):
+        return False
+
+
+def redisplay() -> bool:
+    """Make readline draw its prompt and line again, on the line the
+    cursor is on now; False when that cannot be done."""
+    lib = _libreadline()
+    if lib is None:
+        return False
+    try:
+        lib.rl_on_new_line()
+        lib.rl_redisplay()
+        return True
+    except AttributeError:
+        return False

@@ -269,6 +269,12 @@ class PantasksClientProtocol(LineReceiver):
         self.sendLine(line.encode("utf-8"))
         return pending.deferred
 
+    def interrupt(self) -> None:
+        """Ask the server to interrupt the running request (C{INTERRUPT});
+        its reply then ends with C{E interrupted: ...} and C{STATUS 0}."""
+        if self._state == "ready" and self._pending and not self._quitting:
+            self.sendLine(b"INTERRUPT")
+
     def quit(self) -> None:
         """End the session politely (C{QUIT}) and close the connection."""
         if self._quitting or self.transport is None:

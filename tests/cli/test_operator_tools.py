@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -225,3 +226,48 @@ def test_every_program_has_help_and_version(name: str, env: dict[str, str],
     assert r.returncode == 0, r.stderr
     assert re.fullmatch(rf"{name} \(pantasks \S+\)\n|pantasks \S+\n", r.stdout), r.stdout
     assert __version__ in r.stdout
+
+
+def test_control_c_in_the_client(named: ServerProcess, env: dict[str, str],
+                                 tmp_path: Path) -> None:
+    port = named.port
+    child = spawn(client_args(port, port), env, tmp_path)
+    child.expect_exact(PROMPT)
+    # A half-typed line is dropped, not run later.
+    child.send("partial text")
+    child.sendintr()
+    child.expect_exact("^C")
+    child.expect_exact(PROMPT)
+    child.sendline("echo after")
+    child.expect_exact("after\r\n")
+    child.expect_exact(PROMPT)
+    assert "partial" not in child.before
+    # An empty prompt: a hint, the client stays.
+    child.sendintr()
+    child.expect_exact("(type quit or press Ctrl-D to leave pantasks_client)")
+    child.expect_exact(PROMPT)
+    # A running server command is interrupted.
+    child.sendline("server exec sleep 30")
+    time.sleep(1.5)
+    child.sendintr()
+    child.expect_exact("interrupted: ")
+    child.expect_exact(PROMPT, timeout=10)
+    child.sendline("echo still here")
+    child.expect_exact("still here\r\n")
+    child.expect_exact(PROMPT)
+    # A J line arriving while a half line is typed: the prompt and the
+    # half line are drawn again below it.
+    child.sendline("watch on -jobs")
+    child.expect_exact(PROMPT)
+    for line in ("task tick", "command sleep 1", "periods -exec 1", "end", "run"):
+        child.sendline(line)
+    child.expect_exact(PROMPT)
+    child.send("half typed")
+    child.expect_exact("half typed")
+    child.expect_exact("[job] ")
+    child.expect_exact(PROMPT + "half typed", timeout=10)
+    child.sendline("")
+    child.expect_exact("half: Command not found.")
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    child.expect(pexpect.EOF)
