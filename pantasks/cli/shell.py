@@ -63,6 +63,7 @@ class Shell:
         self.interp = interp
         self.stdin = stdin or sys.stdin
         self.exit_code: Optional[int] = None
+        self.busy = False
         from pantasks.lang.context import OutputSink
 
         self.ctx = interp.new_context(OutputSink(sys.stdout, sys.stderr))
@@ -95,10 +96,13 @@ class Shell:
     # -- the prompt thread ------------------------------------------------
     def _read(self, prompt: str) -> Optional[str]:
         if self.interactive:
+            self.terminal.reading(prompt)
             try:
                 return input(prompt)
             except EOFError:
                 return None
+            finally:
+                self.terminal.idle()
         line = self.stdin.readline()
         return line if line else None
 
@@ -116,19 +120,38 @@ class Shell:
                 if not lines[0].strip():
                     continue
                 try:
+                    self.busy = True
                     blockingCallFromThread(self.reactor, self.run_lines, lines)
                 except Exception as e:  # never a traceback at the prompt
                     sys.stderr.write(f"error: {e}\n")
+                finally:
+                    self.busy = False
         finally:
             if self.exit_code is None:
                 self.exit_code = 0
             self.reactor.callFromThread(self.stop_reactor)
 
+    def interrupt(self) -> None:
+        """Control-C at a terminal (reactor thread): interrupt the running
+        command, or clear the half-typed line; never leave with running
+        jobs (use quit or Ctrl-D)."""
+        if self.busy:
+            execution = getattr(self.ctx, "execution", None)
+            if execution is not None:
+                execution.cancel("Ctrl-C")
+            return
+        self.terminal.interrupt_line("(type quit or press Ctrl-D to leave pantasks)")
+
     def start_prompt(self) -> None:
         self.interactive = self.stdin.isatty()
         if self.interactive:
-            from pantasks.cli.prompt import setup_readline
+            import signal
 
+            from pantasks.cli.prompt import Terminal, setup_readline
+
+            self.terminal = Terminal(sys.stdout)
+            signal.signal(signal.SIGINT,
+                          lambda *_: self.reactor.callFromThread(self.interrupt))
             setup_readline(self.interp)
         t = threading.Thread(target=self.prompt_loop, name="prompt", daemon=True)
         t.start()

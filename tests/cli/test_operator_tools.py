@@ -271,3 +271,31 @@ def test_control_c_in_the_client(named: ServerProcess, env: dict[str, str],
     child.expect_exact(PROMPT)
     child.sendeof()
     child.expect(pexpect.EOF)
+
+
+def test_control_c_in_the_standalone_shell(env: dict[str, str], tmp_path: Path) -> None:
+    shell = Path(sys.executable).with_name("pantasks")
+    argv = [str(shell)] if shell.exists() else [sys.executable, "-m", "pantasks.cli.shell"]
+    child = pexpect.spawn(argv[0], argv[1:] + ["--norc"], env=env, cwd=str(tmp_path),
+                          encoding="utf-8", timeout=40, dimensions=(24, 200))
+    child.expect_exact(PROMPT)
+    child.send("partial text")
+    child.sendintr()
+    child.expect_exact("^C")
+    child.expect_exact(PROMPT)
+    child.sendline("echo after")
+    child.expect_exact("after\r\n")
+    child.expect_exact(PROMPT)
+    assert "partial" not in child.before
+    child.sendintr()
+    child.expect_exact("(type quit or press Ctrl-D to leave pantasks)")
+    child.expect_exact(PROMPT)
+    child.sendline("exec sleep 30")
+    time.sleep(1.5)
+    child.sendintr()
+    child.expect_exact("interrupted: ")
+    child.expect_exact(PROMPT, timeout=10)
+    child.sendline("echo alive")
+    child.expect_exact("alive\r\n")
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
