@@ -2,11 +2,11 @@
 """Help for commands, read from the manual pages themselves.
 
 C{help NAME} (in the shell, the client and over the protocol) prints the
-entry of the command in pantasks-script(7) (or, for the client's own
-commands, in pantasks_client(1)): its synopsis lines and its description,
-as plain text.  The manual page is the one source, so help and manual
-cannot disagree; C{tests/test_help.py} checks that every registered
-command has an entry.
+entry of the command in pantasks-script(7) (for the server's own
+commands, pantasks_server(8); for the client's, pantasks_client(1)): its
+synopsis lines and its description, as plain text.  The manual page is
+the one source, so help and manual cannot disagree;
+C{tests/test_help.py} checks that every registered command has an entry.
 
 An entry is a C{.TP} paragraph whose tag starts with the command's name
 in bold (C{\\fBname\\fR ...} or C{.B name}, with C{.TQ} alternatives);
@@ -23,8 +23,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional
 
-#: The language reference and the client's page.
+#: The language reference, the server's page (its own commands) and the
+#: client's page (the client's own commands).
 SCRIPT_PAGE = "pantasks-script.7"
+SERVER_PAGE = "pantasks_server.8"
 CLIENT_PAGE = "pantasks_client.1"
 
 #: Width help text is wrapped to.
@@ -84,9 +86,9 @@ def _text_of(line: str) -> Optional[str]:
     or None for a request that adds none."""
     if not line.startswith("."):
         return _unescape(line)
-    m = re.match(r"\.(B|I|SM|SB)\s*(.*)$", line)
+    m = re.match(r"\.(B|I|SM|SB)(?:\s+(.*))?$", line)
     if m:
-        return _unescape(" ".join(_args(m.group(2))))
+        return _unescape(" ".join(_args(m.group(2) or "")))
     m = re.match(r"\.(BR|BI|IB|IR|RB|RI)\s+(.*)$", line)
     if m:
         return _unescape("".join(_args(m.group(2))))
@@ -130,11 +132,11 @@ def _first_name(tag: str) -> Optional[str]:
     m = re.match(r"\\fB(.*?)(?:\\f[RIP]|$)", tag)
     if m:
         words = _unescape(m.group(1)).split()
-    elif re.match(r"\.(B|BR|BI)\s", tag):
-        words = _text_of(tag.replace(".BR ", ".B ", 1).replace(".BI ", ".B ", 1)
-                         .split('"')[0] if tag.startswith((".BR", ".BI")) else tag).split()
-        if tag.startswith((".BR", ".BI")):
-            words = _unescape(_args(tag[4:])[0]).split() if _args(tag[4:]) else []
+    elif re.match(r"\.(BR|BI)\s", tag):
+        args = _args(tag[4:])
+        words = _unescape(args[0]).split() if args else []
+    elif re.match(r"\.B\s", tag):
+        words = _unescape(" ".join(_args(tag[3:]))).split()
     else:
         return None
     return words[0].rstrip(",") if words else None
@@ -146,6 +148,7 @@ def _render_body(body: list[str]) -> str:
     words: list[str] = []
     indent = "    "
     verbatim = False
+    tag_next = False
 
     def flush() -> None:
         if words:
@@ -179,10 +182,16 @@ def _render_body(body: list[str]) -> str:
             continue
         if line.startswith((".TP", ".TQ")):
             flush()
-            paragraphs.append(("break", ""))
+            if line.startswith(".TP"):
+                paragraphs.append(("break", ""))
+            tag_next = True
             continue
         text = _text_of(line)
         if text is None:
+            continue
+        if tag_next:  # an item's tag: a line of its own, its text below
+            paragraphs.append(("text", indent + " ".join(text.split())))
+            tag_next = False
             continue
         words.extend(text.split())
     flush()
@@ -207,6 +216,38 @@ def _render_tag(tag: str) -> str:
     return " ".join(text.split())
 
 
+#: Commands documented by a whole section rather than a C{.TP} entry:
+#: name -> (C{SH} or C{SS}, title); the first paragraphs are shown.
+SECTION_ENTRIES = {
+    "if": ("SS", "if"), "for": ("SS", "for"), "foreach": ("SS", "foreach"),
+    "while": ("SS", "while"), "macro": ("SH", "MACROS"), "task": ("SS", "Defining a task"),
+}
+
+#: Paragraphs of a section shown as help.
+SECTION_PARAGRAPHS = 4
+
+
+def _section_entry(source: str, kind: str, title: str) -> Optional[str]:
+    lines = source.splitlines()
+    head = f".{kind} {title}"
+    try:
+        start = lines.index(head) + 1
+    except ValueError:
+        return None
+    body: list[str] = []
+    paragraphs = 0
+    for line in lines[start:]:
+        if line.startswith((".SH", ".SS")):
+            break
+        if line.startswith((".PP", ".TP", ".IP")):
+            paragraphs += 1
+            if paragraphs >= SECTION_PARAGRAPHS:
+                break
+        body.append(line)
+    text = _render_body(body)
+    return text.replace("\n    ", "\n", 0) if text else None
+
+
 @lru_cache(maxsize=None)
 def _page_entries(page: str) -> dict[str, list[str]]:
     """Command name -> its rendered entries, for one page."""
@@ -226,6 +267,11 @@ def _page_entries(page: str) -> dict[str, list[str]]:
             # "nop, #, ##, ###" and "continue, next": every bold name.
             for name in _bold_names(tag):
                 table.setdefault(name, []).append(entry)
+    if page == SCRIPT_PAGE:
+        for name, (kind, title) in SECTION_ENTRIES.items():
+            text = _section_entry(source, kind, title)
+            if text and name not in table:
+                table[name] = [f"{name} (see pantasks-script(7), {title})\n{text}"]
     return table
 
 

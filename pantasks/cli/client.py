@@ -221,6 +221,12 @@ class ClientShell:
         self.user = self.options.user
         self.interp = Interpreter(reactor=reactor, tables=[self._command_table()])
         self.interp.fallback = self.forward
+        from pantasks import manual
+
+        self.interp.help_pages = (manual.CLIENT_PAGE, manual.SCRIPT_PAGE)
+        self.interp.commands["help"] = Command(
+            "help", self.cmd_help, "help [NAME]: the client's and the server's commands, "
+            "or how to use one", SESSION)
         self.interp.raw_commands["server"] = self.server_command
         self.interp.quit_handler = self.quit
         self.sink = OutputSink(self.stdout, self.stderr)
@@ -594,6 +600,38 @@ class ClientShell:
         from twisted.internet import threads
 
         return threads.deferToThreadPool(self.reactor, pool(), self.read_line, question)
+
+    def cmd_help(self, ctx: Context, argv: list[str]) -> Any:
+        """C{help}: the client's own commands, then the server's; C{help
+        NAME}: a command of the client's described here, any other asked
+        of the server (so C{help status} works in the client too)."""
+        from pantasks.lang.commands.basic import help_text
+
+        interp = self.interp
+        if len(argv) > 2:
+            ctx.error("USAGE: help [NAME]")
+            return 0
+        if len(argv) == 2:
+            name = argv[1]
+            local = name in self._command_table().commands or name in interp.macros
+            if local or self.protocol is None:
+                if name not in interp.commands and name not in interp.macros:
+                    ctx.error(f"No help for: {quote(name)} (not connected to the server)")
+                    return 0
+                ctx.out(help_text(interp, name) + "\n")
+                return 1
+            return (yield from self._send(ctx, self.protocol, [join_words(argv)]))
+        own = sorted(set(self._command_table().commands) | {"help", "quit", "exit"}
+                     | set(interp.macros))
+        ctx.out("Commands of the client (help NAME describes one):\n")
+        for name in own:
+            summary = interp.commands[name].help if name in interp.commands else "macro"
+            ctx.out(f"{name:<25s} -- {summary}\n")
+        if self.protocol is None:
+            ctx.out("(not connected: the server's commands are listed once connected)\n")
+            return 1
+        ctx.out("\nCommands of the server (and the language, run here too):\n")
+        return (yield from self._send(ctx, self.protocol, ["help"]))
 
     def cmd_disconnect(self, ctx: Context, argv: list[str]) -> int:
         """C{disconnect}: leave the server; the client stays."""

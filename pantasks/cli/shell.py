@@ -84,11 +84,16 @@ class Shell:
             self._stopping = True
             self.reactor.stop()
 
+    def scheduler(self) -> Any:
+        """The scheduler of the interpreter (None without one)."""
+        services = getattr(self.interp, "services", None)
+        return getattr(services, "scheduler", None) or getattr(self.interp, "scheduler", None)
+
     def kill_jobs(self) -> Any:
         """Before the reactor stops (quit, end of script, Control-C,
         SIGTERM): kill the jobs still running, whole process trees, so
         leaving the shell leaves nothing behind."""
-        sched = self.interp.services.scheduler
+        sched = self.scheduler()
         if sched is not None and sched.jobs:
             return sched.shutdown(now=True)
         return None
@@ -116,6 +121,8 @@ class Shell:
                 prompt = self.interp.variables.get("PROMPT", "pantasks: ")
                 lines = read_command(self._read, prompt)
                 if lines is None:
+                    if self.interactive and not self._may_leave():
+                        continue
                     break
                 if not lines[0].strip():
                     continue
@@ -141,6 +148,24 @@ class Shell:
                 execution.cancel("Ctrl-C")
             return
         self.terminal.interrupt_line("(type quit or press Ctrl-D to leave pantasks)")
+
+    def _may_leave(self) -> bool:
+        """Ctrl-D at the prompt (prompt thread): with jobs running, ask
+        first, since leaving kills them."""
+        from twisted.internet.threads import blockingCallFromThread
+
+        sched = self.scheduler()
+        count = blockingCallFromThread(
+            self.reactor, lambda: len(sched.jobs) if sched is not None else 0)
+        if not count:
+            return True
+        sys.stdout.write("\n")
+        try:
+            answer = input(f"{count} job{'' if count == 1 else 's'} running; leave pantasks "
+                           "and kill them? [y/N] ")
+        except EOFError:
+            answer = ""
+        return answer.strip().lower() in ("y", "yes")
 
     def start_prompt(self) -> None:
         self.interactive = self.stdin.isatty()

@@ -108,6 +108,10 @@ def cmd_server(ctx: Context, argv: list[str]) -> Any:
         raise UsageError("USAGE: server (command) ...")
     sub = argv[1]
     rest = argv[2:]
+    if sub.lower() == "help" and rest:
+        from pantasks.lang.commands.basic import cmd_help
+
+        return cmd_help(ctx, ["help", *rest])
     if sub.lower() == "help":
         for name, text in SERVER_SUBCOMMANDS:
             ctx.out(f"{name:<15s} {text}\n")
@@ -265,6 +269,9 @@ def install(interp: Any, hooks: ServerHooks) -> None:
     """
     for cmd in SERVER.commands.values():
         interp.commands.setdefault(cmd.name, cmd)
+    from pantasks import manual
+
+    interp.help_pages = (manual.SERVER_PAGE, manual.SCRIPT_PAGE)
     interp.macros_changed()
     interp.services.server = hooks
 

@@ -299,3 +299,51 @@ def test_control_c_in_the_standalone_shell(env: dict[str, str], tmp_path: Path) 
     child.expect_exact("alive\r\n")
     child.sendline("quit")
     child.expect(pexpect.EOF)
+
+
+def test_help_in_the_client_for_every_kind_of_command(named: ServerProcess,
+                                                      env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    port = named.port
+    child = spawn(client_args(port, port), env, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendline("help status")  # a server command, asked of the server
+    child.expect_exact("status [options]")
+    child.expect_exact("Without options: the scheduler state")
+    child.expect_exact(PROMPT)
+    child.sendline("help connect")  # the client's own
+    child.expect_exact("connect [host [port]]")
+    child.expect_exact(PROMPT)
+    child.sendline("server help shutdown")
+    child.expect_exact("shutdown [now]")
+    child.expect_exact("Stops the server")
+    child.expect_exact(PROMPT)
+    child.sendline("help")
+    child.expect_exact("Commands of the client")
+    child.expect(r"\r\nconnect\s+-- ")
+    child.expect_exact("Commands of the server")
+    child.expect(r"\r\nshowtask\s+-- ")
+    child.expect_exact(PROMPT)
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
+
+
+def test_control_d_with_running_jobs_asks_first(env: dict[str, str], tmp_path: Path) -> None:
+    shell = Path(sys.executable).with_name("pantasks")
+    argv = [str(shell)] if shell.exists() else [sys.executable, "-m", "pantasks.cli.shell"]
+    child = pexpect.spawn(argv[0], argv[1:] + ["--norc"], env=env, cwd=str(tmp_path),
+                          encoding="utf-8", timeout=40, dimensions=(24, 200))
+    child.expect_exact(PROMPT)
+    child.sendline("job sleep 60")
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    child.expect_exact("1 job running; leave pantasks and kill them? [y/N] ")
+    child.sendline("n")
+    child.expect_exact(PROMPT)
+    child.sendline("echo still here")
+    child.expect_exact("still here\r\n")
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    child.expect_exact("[y/N] ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)

@@ -207,9 +207,21 @@ def cmd_help(ctx: Context, argv: list[str]) -> int:
         return 1
     name = argv[1]
     if name not in interp.commands and name not in interp.macros:
-        raise ScriptError(f"No help for: {quote(name)}")
-    ctx.out(f"{name} -- {_help_of(interp, name)}\n")
+        raise ScriptError(f"No help for: {quote(name)} (not a command or macro; "
+                          "help lists them)")
+    ctx.out(help_text(interp, name) + "\n")
     return 1
+
+
+def help_text(interp: Any, name: str) -> str:
+    """C{help NAME}: a macro's own help, else the command's entry in the
+    manual pages (L{pantasks.manual}), else its one-line summary."""
+    from pantasks import manual
+
+    if name in interp.macros:
+        return f"{name} -- {_help_of(interp, name)}"
+    pages = getattr(interp, "help_pages", (manual.SCRIPT_PAGE,))
+    return manual.entry(name, pages) or f"{name} -- {_help_of(interp, name)}"
 
 
 def _help_of(interp: Any, name: str) -> str:
