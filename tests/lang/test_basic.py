@@ -115,9 +115,12 @@ def test_help_which_and_lists() -> None:
     interp = Interpreter(log_sink=CollectingSink())
     run('macro mine -c "my macro"\nend', interp)
     status, o, e = run("help echo\nhelp mine\nwhich echo", interp)
-    assert o == ("echo -- echo [-no-return] words...: print the words\nmine -- my macro\n")
+    # help NAME: the command's entry of pantasks-script(7), as text.
+    assert o == ("echo [-no-return] word ...\n    Prints the words separated by single "
+                 "spaces, and a newline unless\n    -no-return.\nmine -- my macro\n")
     assert e == "echo                      -- echo [-no-return] words...: print the words\n"
-    assert run("help nosuch", interp)[2] == "b.pro:1: No help for: nosuch\n"
+    assert run("help nosuch", interp)[2] == (
+        "b.pro:1: No help for: nosuch (not a command or macro; help lists them)\n")
     assert run("which ech", interp)[2] == "b.pro:1: no exact match to ech\n"
     status, o, e = run("?", interp)
     assert "mine                      -- my macro\n" in e
