@@ -205,7 +205,7 @@ echo done
     assert (tmp_path / "task.log").read_text() == "from-the-job\n"
 
 
-def test_control_c_kills_running_jobs(tmp_path) -> None:
+def test_control_c_keeps_jobs_and_quit_kills_them(tmp_path) -> None:
     argv = pantasks_argv()
     child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=env_for(str(tmp_path)),
                           encoding="utf-8", timeout=30)
@@ -214,7 +214,11 @@ def test_control_c_kills_running_jobs(tmp_path) -> None:
     child.expect_exact(PROMPT)
     time.sleep(0.5)
     assert subprocess.run(["pgrep", "-f", "^sleep 47$"], capture_output=True).returncode == 0
-    child.sendintr()
+    child.sendintr()  # never leaves with running jobs: a hint instead
+    child.expect_exact("(type quit or press Ctrl-D to leave pantasks)")
+    child.expect_exact(PROMPT)
+    assert subprocess.run(["pgrep", "-f", "^sleep 47$"], capture_output=True).returncode == 0
+    child.sendline("quit")  # leaving kills them
     child.expect(pexpect.EOF)
     out = subprocess.run(["pgrep", "-f", "^sleep 47$"], capture_output=True, text=True)
     assert out.stdout == ""
