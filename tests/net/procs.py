@@ -110,6 +110,14 @@ class ServerProcess:
                 else:
                     self._cond.wait(0.2)
 
+    def rss_kb(self) -> int:
+        """The server's resident memory in kB (VmRSS)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
     def wait_port(self, timeout: float = 20.0) -> int:
         self.port = int(self.wait_for(r"bound to port: (\d+)", timeout).group(1))
         return self.port

@@ -101,13 +101,6 @@ def test_strmatch_takes_classes_not_patterns(server: ServerProcess) -> None:
     assert bob.ask("strmatch abc123def int") == (["O match: 3 3"], "STATUS 1")
 
 
-def rss_kb(server: ServerProcess) -> int:
-    for line in open(f"/proc/{server.proc.pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 TOO_LONG = "value too long ({} characters; at most 16777216 may be stored, [limits] max_value)"
 
 
@@ -118,14 +111,14 @@ def test_text_building_commands_refuse_huge_results(server: ServerProcess, who) 
     and the server's memory does not move."""
     c = who(server)
     x = "a" * 30000
-    before = rss_kb(server)
+    before = server.rss_kb()
     lines, status = c.ask(f"strsub {x} a {x}")
     assert (lines, status) == (["E strsub: " + TOO_LONG.format(30000 * 30000)], "STATUS 0")
     assert c.ask(f"strsub {x} a {x} -var out") == (
         ["E $out: " + TOO_LONG.format(30000 * 30000)], "STATUS 0")
     assert c.ask("echo $?out") == (["O 0"], "STATUS 1")  # nothing stored
     assert c.ask("strsub abcabc b XY") == (["O aXYcaXYc"], "STATUS 1")
-    assert rss_kb(server) - before < 100 * 1024
+    assert server.rss_kb() - before < 100 * 1024
     control(server).ask("echo alive") == (["O alive"], "STATUS 1")
 
 
@@ -203,7 +196,7 @@ def test_key_queries_over_many_words_keep_memory_bounded(server: ServerProcess, 
     assert c.ask('queueload big -x "cat big.mdc"') == ([], "STATUS 1")
     assert c.ask("ipptool2book big big -key id") == ([], "STATUS 1")
     u = who(server)
-    before = rss_kb(server)
+    before = server.rss_kb()
     var = f"n_{who.__name__}"  # a watch user may not reuse a server variable
     for part in range(3):  # (each request well inside a watch user's CPU budget)
         assert u.ask(f"for {var} 0 500") == ([], "MORE 1")
@@ -211,7 +204,7 @@ def test_key_queries_over_many_words_keep_memory_bounded(server: ServerProcess, 
         lines, status = u.ask("end")
         assert status == "STATUS 1" and lines == ["E 0 pages"] * 500, (lines[-3:], status)
     # unbounded, 1,500 indexes of 4,000 pages took more than 50 MB
-    assert rss_kb(server) - before < 15 * 1024
+    assert server.rss_kb() - before < 15 * 1024
     assert u.ask("book npages big -key state INIT") == (["E 4000 pages"], "STATUS 1")
 
 

@@ -20,14 +20,6 @@ from tests.net.procs import Conn, ServerProcess, clean_env, free_port_base, serv
 ANSWER = 5.0
 
 
-def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def pgrep(pattern: str) -> list[str]:
     out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     return out.stdout.split()
@@ -170,20 +162,19 @@ def test_shutdown_now_stops_loops(server: ServerProcess) -> None:
 def test_client_that_does_not_read(server: ServerProcess) -> None:
     """Replies a client does not read are not buffered without bound: the
     request waits; the programs it runs are not read either."""
-    pid = server.proc.pid
     c = connect(server)
     assert c.ask("$x = 0123456789abcdef")[1] == "STATUS 1"
     for _ in range(17):  # 2 MiB
         assert c.ask("$x = $x $x")[1] == "STATUS 1"
     assert c.ask("strlen \"$x\"") == (["E 2228223"], "STATUS 1")
-    idle = rss_kb(pid)
+    idle = server.rss_kb()
     c.send("for i 0 1000\necho $x\nend\n")
     c.send("exec yes pantasks-no-reader\n")
     other = connect(server)
     for _ in range(20):
         assert other.ask("echo alive") == (["O alive"], "STATUS 1")
         time.sleep(0.25)
-    assert rss_kb(pid) - idle < 300_000
+    assert server.rss_kb() - idle < 300_000
     c.close()
     wait_until(lambda: not pgrep("yes pantasks-no-reader"), what="yes to be killed")
     assert other.ask("echo done") == (["O done"], "STATUS 1")
@@ -217,7 +208,6 @@ def test_watchers_that_do_not_read(server: ServerProcess) -> None:
     """Three watchers that never read while the log streams 100 kB lines:
     the server holds a bounded amount for them, keeps serving, and a
     watcher that reads again is told what it missed."""
-    pid = server.proc.pid
     admin = connect(server, "alice", "alicepw")
     for line in ["$big = 0123456789", "for i 0 13", "$big = $big $big", "end",
                  "task spew", "command true", "periods -exec 0.02", "nmax 100000",
@@ -227,12 +217,12 @@ def test_watchers_that_do_not_read(server: ServerProcess) -> None:
     watchers = [connect(server, "bob", "bobpw") for _ in range(3)]
     for w in watchers:
         assert w.ask("watch on -jobs") == (["O watch: log on, jobs on"], "STATUS 1")
-    idle = rss_kb(pid)
+    idle = server.rss_kb()
     assert admin.ask("run") == ([], "STATUS 1")
     for _ in range(40):
         assert admin.ask("echo alive") == (["O alive"], "STATUS 1")
         time.sleep(0.25)
-    assert rss_kb(pid) - idle < 150_000
+    assert server.rss_kb() - idle < 150_000
     assert admin.ask("stop") == ([], "STATUS 1")
     w = watchers[0]
     w.sock.settimeout(30)

@@ -12,7 +12,6 @@ served.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Iterator
@@ -70,10 +69,8 @@ def ask_block(c: Conn, lines: list[str]) -> tuple[list[str], str]:
 
 
 def rss(server: ServerProcess) -> int:
-    with open(f"/proc/{server.proc.pid}/status") as f:
-        found = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
-    assert found
-    return int(found.group(1)) * 1024
+    """The server's resident memory in bytes."""
+    return server.rss_kb() * 1024
 
 
 def still_serving(server: ServerProcess) -> None:
