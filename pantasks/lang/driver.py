@@ -27,12 +27,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from types import GeneratorType
-from typing import Any, Callable, Generator, Optional
+from typing import Any, Callable, Optional
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
-
-Step = Generator[Deferred, Any, int]
 
 #: Yielded by a checkpoint whose slice is spent: resume me later.
 SLICE = object()
@@ -161,10 +159,6 @@ class Execution:
         cancel flag (its output went to a client that does not read)."""
         if self.ctx is not None:
             self.ctx.ticks = 0
-
-    def slice_spent(self, now: float) -> bool:
-        """Whether the current slice is over (checkpoint helper)."""
-        return now >= self.slice_end
 
     def over_budget(self, now: float) -> bool:
         """Whether the CPU budget is spent; cancels when it is."""
